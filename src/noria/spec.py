@@ -1,0 +1,230 @@
+"""``noria.yaml``: the project's settings, as pydantic models.
+
+Every error names the file, the line, the key and the fix, and suggests the nearest valid key::
+
+    noria.yaml:7: unknown key 'modles' (did you mean 'models'?)
+    noria.yaml:12: split.test_size: Input should be less than 1 (got 1.5)
+
+A spec holds what the built-in supervised pipeline needs (data, target, split, features,
+models), where a user's own steps live (``steps.module``), and where the stores are. It does not
+open anything: :class:`noria.project.Project` does.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from noria.errors import ConfigError, did_you_mean
+from noria.store import DEFAULT_ARTIFACTS_URL, DEFAULT_METADATA_URL
+
+__all__ = ["SPEC_FILE", "Spec", "load_spec", "render_spec"]
+
+SPEC_FILE = "noria.yaml"
+DEFAULT_CANDIDATES = ["linear", "random_forest", "hist_gradient_boosting", "lightgbm"]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DataSpec(_Model):
+    """Where the training data is."""
+
+    source: str = Field(description="a file, a glob or a folder, relative to the project")
+    format: Literal["auto", "csv", "parquet", "json"] = "auto"
+
+
+class SplitSpec(_Model):
+    """How the data is split into training and test (holdout) parts."""
+
+    method: Literal["random", "stratified", "time"] = "stratified"
+    test_size: float = Field(0.2, gt=0, lt=1)
+    time_column: str | None = None
+
+
+class FeaturesSpec(_Model):
+    """How preprocessing is built from the column types."""
+
+    drop: list[str] = Field(default_factory=list)
+    max_onehot_cardinality: int = Field(20, ge=2)
+    high_cardinality: Literal["ordinal", "target"] = "ordinal"
+    scale: bool = True
+
+
+class ModelsSpec(_Model):
+    """Which model families compete and how they are compared."""
+
+    candidates: list[str] = Field(default_factory=lambda: list(DEFAULT_CANDIDATES), min_length=1)
+    metric: str = "auto"
+    validation_size: float = Field(0.2, gt=0, lt=1)
+
+
+class StepsSpec(_Model):
+    """The user's own steps, and how steps are run."""
+
+    module: str | None = None
+    retries: int = Field(0, ge=0)
+    timeout: float | None = Field(None, gt=0)
+
+
+class StoreSpec(_Model):
+    """Where metadata and artifacts are kept (URLs; relative paths are under the project)."""
+
+    metadata: str = DEFAULT_METADATA_URL
+    artifacts: str = DEFAULT_ARTIFACTS_URL
+
+
+class Spec(_Model):
+    """The whole of ``noria.yaml``."""
+
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+    data: DataSpec
+    target: str
+    task: Literal["auto", "classification", "regression"] = "auto"
+    split: SplitSpec = SplitSpec()
+    features: FeaturesSpec = FeaturesSpec()
+    models: ModelsSpec = ModelsSpec()
+    steps: StepsSpec = StepsSpec()
+    executor: Literal["local", "processes"] = "local"
+    seed: int = 42
+    store: StoreSpec = StoreSpec()
+
+
+def _lines(node: Any, prefix: tuple[str, ...], out: dict[tuple[str, ...], int]) -> None:
+    """Record the line of every key of a composed YAML node, by key path."""
+    import yaml
+
+    if isinstance(node, yaml.MappingNode):
+        for key, value in node.value:
+            path = (*prefix, str(key.value))
+            out[path] = key.start_mark.line + 1
+            _lines(value, path, out)
+    elif isinstance(node, yaml.SequenceNode):
+        for i, item in enumerate(node.value):
+            path = (*prefix, str(i))
+            out[path] = item.start_mark.line + 1
+            _lines(item, path, out)
+
+
+def _model_at(loc: tuple[str, ...]) -> type[BaseModel] | None:
+    model: type[BaseModel] = Spec
+    for part in loc:
+        field = model.model_fields.get(part)
+        annotation = getattr(field, "annotation", None)
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            model = annotation
+        else:
+            return None
+    return model
+
+
+def load_spec(path: str | Path) -> Spec:
+    """Read and check a ``noria.yaml``.
+
+    Raises:
+        ConfigError: the file is missing, is not YAML, or has an unknown key or a wrong value;
+            one line per problem, each with the file, line and key.
+    """
+    import yaml
+
+    file = Path(path)
+    try:
+        text = file.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(
+            f"{file}: not found; create it with `noria init --data FILE --target COLUMN`"
+        ) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{file}: cannot be read ({exc})") from None
+    try:
+        node = yaml.compose(text)
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{file}:{mark.line + 1}" if mark else str(file)
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise ConfigError(f"{where}: not valid YAML ({problem})") from None
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{file}: must be a mapping of keys (name:, data:, target:, …)")
+    lines: dict[tuple[str, ...], int] = {}
+    _lines(node, (), lines)
+    try:
+        return Spec.model_validate(raw)
+    except ValidationError as exc:
+        raise ConfigError(_explain(exc, file, lines)) from None
+
+
+def _explain(exc: ValidationError, file: Path, lines: dict[tuple[str, ...], int]) -> str:
+    messages = []
+    for err in exc.errors():
+        loc = tuple(str(p) for p in err["loc"])
+        key = ".".join(loc)
+        line = lines.get(loc) or lines.get(loc[:-1])
+        where = f"{file}:{line}" if line else str(file)
+        if err["type"] == "extra_forbidden":
+            parent = _model_at(loc[:-1])
+            valid = list(parent.model_fields) if parent else []
+            hint = did_you_mean(loc[-1], valid)
+            msg = f"{where}: unknown key '{key}'{hint}"
+            if not hint and valid:
+                msg += f"; valid keys here: {', '.join(valid)}"
+        elif err["type"] == "missing":
+            msg = f"{where}: missing key '{key}'; add it to {file.name}"
+        else:
+            got = err.get("input")
+            msg = f"{where}: {key}: {err['msg']} (got {got!r})"
+        messages.append(msg)
+    return "\n".join(messages)
+
+
+def render_spec(
+    *, name: str, source: str, target: str, task: str = "auto", split: str = "stratified"
+) -> str:
+    """The commented ``noria.yaml`` that ``noria init`` writes."""
+    import json
+
+    source, target = json.dumps(source), json.dumps(target)  # JSON strings are YAML strings
+    return f"""\
+# noria.yaml — the settings of this project. Every key is optional unless marked required.
+name: {name}                      # required: also the name the model is registered under
+
+data:
+  source: {source}                # required: a CSV/Parquet/JSON file, a glob or a folder
+  format: auto                    # auto | csv | parquet | json
+
+target: {target}                  # required: the column to predict
+task: {task}                      # auto | classification | regression
+
+split:
+  method: {split}                 # random | stratified | time
+  test_size: 0.2                  # the holdout share, kept out of training and selection
+  time_column: null               # with method: time, the column that orders the rows
+
+features:
+  drop: []                        # columns never used as features
+  max_onehot_cardinality: 20      # more distinct values: ordinal/target encoding instead
+  high_cardinality: ordinal       # ordinal | target
+  scale: true                     # standardize numeric columns
+
+models:
+  candidates: [linear, random_forest, hist_gradient_boosting, lightgbm]
+  metric: auto                    # auto = roc_auc (classification) / rmse (regression)
+  validation_size: 0.2            # share of the training part used to compare candidates
+
+steps:
+  module: null                    # a Python file whose functions replace or add steps
+  retries: 0                      # attempts after a failure, per step
+  timeout: null                   # seconds per step attempt
+
+executor: local                   # local | processes
+seed: 42
+
+store:
+  metadata: sqlite:///.noria/noria.db   # any SQLAlchemy URL (postgresql+psycopg://…)
+  artifacts: .noria/artifacts           # a folder or an fsspec URL (s3://bucket/prefix)
+"""

@@ -1,0 +1,163 @@
+"""The artifact store: immutable, content-addressed blobs.
+
+An artifact is stored under the xxHash (XXH3, 128 bits) of its bytes, as ``ab/cdef…`` below the
+store's root. A write goes to a temporary name in the same folder and is renamed into place, so a
+reader never sees half a file; a load hashes the bytes again and refuses them on a mismatch, so a
+corrupt or tampered file is never unpickled. The store knows bytes only: turning objects into
+bytes is the job of :mod:`noria.pipeline.materializers`.
+
+Two implementations pass the same contract (``tests/store/test_artifacts.py``):
+:class:`LocalArtifactStore` for a folder (the default ``.noria/artifacts``; plain ``os`` calls,
+the fast path) and :class:`FsspecArtifactStore` for any fsspec URL (``s3://bucket/prefix``,
+``memory://``, …). :func:`open_artifact_store` picks by URL.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from pathlib import Path
+from typing import Protocol, runtime_checkable
+
+import xxhash
+
+from noria.errors import NotFoundError, StoreError
+
+__all__ = [
+    "ArtifactStore",
+    "FsspecArtifactStore",
+    "LocalArtifactStore",
+    "content_hash",
+    "open_artifact_store",
+]
+
+
+def content_hash(data: bytes | memoryview) -> str:
+    """The artifact id of ``data``: 32 hex digits of XXH3-128."""
+    return xxhash.xxh3_128_hexdigest(data)
+
+
+@runtime_checkable
+class ArtifactStore(Protocol):
+    """Where artifacts' bytes live. Ids are :func:`content_hash` of the bytes."""
+
+    url: str
+
+    def put(self, data: bytes) -> str:
+        """Store ``data`` (a no-op when present) and return its id."""
+        ...
+
+    def get(self, artifact_id: str) -> bytes:
+        """The bytes of an artifact, after checking their hash.
+
+        Raises:
+            NotFoundError: no such artifact.
+            StoreError: the stored bytes do not match their id.
+        """
+        ...
+
+    def exists(self, artifact_id: str) -> bool:
+        """Whether the artifact is stored."""
+        ...
+
+
+def _check(artifact_id: str, data: bytes, where: str) -> bytes:
+    if content_hash(data) != artifact_id:
+        raise StoreError(
+            f"artifact {artifact_id} at {where} is corrupt (its hash does not match); delete the "
+            "file and rerun the step that made it (`noria run` re-creates it)"
+        )
+    return data
+
+
+def _relative(artifact_id: str) -> str:
+    if len(artifact_id) != 32 or not all(c in "0123456789abcdef" for c in artifact_id):
+        raise NotFoundError(f"'{artifact_id}' is not an artifact id (32 hex digits)")
+    return f"{artifact_id[:2]}/{artifact_id[2:]}"
+
+
+class LocalArtifactStore:
+    """Artifacts in a local folder, written by temporary name and ``os.replace``."""
+
+    def __init__(self, root: str | Path) -> None:
+        self.root = Path(root)
+        self.url = str(self.root)
+        self._made: set[str] = set()
+
+    def path(self, artifact_id: str) -> Path:
+        """Where an artifact's file is (whether or not it exists)."""
+        return self.root / _relative(artifact_id)
+
+    def put(self, data: bytes) -> str:
+        artifact_id = content_hash(data)
+        target = self.path(artifact_id)
+        if target.exists():
+            return artifact_id
+        folder = artifact_id[:2]
+        if folder not in self._made:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            self._made.add(folder)
+        tmp = target.with_name(f".{target.name}.{uuid.uuid4().hex[:8]}.tmp")
+        with open(tmp, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, target)
+        return artifact_id
+
+    def get(self, artifact_id: str) -> bytes:
+        target = self.path(artifact_id)
+        try:
+            data = target.read_bytes()
+        except FileNotFoundError:
+            raise NotFoundError(
+                f"artifact {artifact_id} is missing from {self.root}: rerun the step that made it"
+            ) from None
+        return _check(artifact_id, data, str(target))
+
+    def exists(self, artifact_id: str) -> bool:
+        return self.path(artifact_id).exists()
+
+
+class FsspecArtifactStore:
+    """Artifacts under any fsspec URL; atomic where the filesystem's rename is (S3 puts are)."""
+
+    def __init__(self, url: str) -> None:
+        import fsspec
+
+        self.url = url.rstrip("/")
+        self._fs, self._root = fsspec.core.url_to_fs(self.url)
+
+    def _path(self, artifact_id: str) -> str:
+        return f"{self._root}/{_relative(artifact_id)}"
+
+    def put(self, data: bytes) -> str:
+        artifact_id = content_hash(data)
+        target = self._path(artifact_id)
+        if self._fs.exists(target):
+            return artifact_id
+        self._fs.makedirs(target.rsplit("/", 1)[0], exist_ok=True)
+        tmp = f"{target}.{uuid.uuid4().hex[:8]}.tmp"
+        self._fs.pipe_file(tmp, data)
+        self._fs.mv(tmp, target)
+        return artifact_id
+
+    def get(self, artifact_id: str) -> bytes:
+        target = self._path(artifact_id)
+        try:
+            data = self._fs.cat_file(target)
+        except FileNotFoundError:
+            raise NotFoundError(
+                f"artifact {artifact_id} is missing from {self.url}: rerun the step that made it"
+            ) from None
+        return _check(artifact_id, data, target)
+
+    def exists(self, artifact_id: str) -> bool:
+        return bool(self._fs.exists(self._path(artifact_id)))
+
+
+def open_artifact_store(url: str) -> ArtifactStore:
+    """A local store for a path or ``file://`` URL, an fsspec store for any other URL."""
+    if "://" not in url:
+        return LocalArtifactStore(url)
+    if url.startswith("file://"):
+        return LocalArtifactStore(url.removeprefix("file://"))
+    return FsspecArtifactStore(url)
