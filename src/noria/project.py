@@ -218,7 +218,9 @@ class Project:
 
         if pipeline is None:
             pipeline = self.pipeline()
-            params = {**self.params(), **(params or {})}
+            taken = {a for s in pipeline.steps.values() for a in s.arguments}
+            from_spec = {k: v for k, v in self.params().items() if k in taken}
+            params = {**from_spec, **(params or {})}
         spec = self.spec
         pipeline = _with_step_policy(pipeline, spec)
         return execute(

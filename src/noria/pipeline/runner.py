@@ -189,7 +189,7 @@ def load_artifact(metadata: MetadataStore, artifacts: ArtifactStore, artifact_id
 class _Task:
     step: Step
     kwargs: dict[str, Any]  # params, and input values already in memory
-    lazy_inputs: dict[str, str]  # input name -> artifact id, to load in the worker
+    lazy_inputs: dict[str, tuple[str, str]]  # input -> (artifact id, materializer), to load
     context: StepContext
     return_value: bool
 
@@ -232,8 +232,8 @@ def _work(task: _Task) -> _Outcome:
     """Run one step with retries, persist its output; runs in a worker thread or process."""
     ctx = task.context
     kwargs = dict(task.kwargs)
-    for name, artifact_id in task.lazy_inputs.items():
-        kwargs[name] = load_artifact(ctx.metadata, ctx.artifacts, artifact_id)
+    for name, (artifact_id, kind) in task.lazy_inputs.items():
+        kwargs[name] = materializers.load(kind, ctx.artifacts.get(artifact_id))
     logs = tracking.LogBuffer(ctx.run_id)
     log_token = tracking.activate(logs)
     ctx_token = _context.set(ctx)
@@ -276,6 +276,30 @@ def _work(task: _Task) -> _Outcome:
 
 def _run_in_context(task: _Task) -> _Outcome:
     return contextvars.copy_context().run(_work, task)
+
+
+def _pack(task: _Task) -> bytes:
+    """A task as bytes for another process.
+
+    The user's step functions travel by value (cloudpickle), since the module that defined them
+    (a notebook, a test, a file loaded from ``steps.module``) may not be importable there;
+    noria's own steps travel by reference.
+    """
+    import sys
+
+    import cloudpickle
+
+    module_name = getattr(task.step.func, "__module__", None) or ""
+    module = sys.modules.get(module_name)
+    if module is not None and module_name != "__main__" and not module_name.startswith("noria."):
+        cloudpickle.register_pickle_by_value(module)
+    return cloudpickle.dumps(task)
+
+
+def _work_packed(blob: bytes) -> _Outcome:
+    import pickle
+
+    return _work(pickle.loads(blob))
 
 
 # ------------------------------------------------------------------------------ executors
@@ -461,6 +485,7 @@ class _RunState:
         self.fingerprinter = Fingerprinter(metadata)
         self.values: dict[str, Any] = {}
         self.artifact_of: dict[str, str] = {}
+        self.materializer_of: dict[str, str] = {}
         self.results: dict[str, StepResult] = {}
         self.failure: StepError | None = None
         self._pool: cf.Executor | None = None
@@ -475,7 +500,8 @@ class _RunState:
 
     def _value(self, name: str) -> Any:
         if name not in self.values:
-            self.values[name] = load_artifact(self.metadata, self.artifacts, self.artifact_of[name])
+            data = self.artifacts.get(self.artifact_of[name])
+            self.values[name] = materializers.load(self.materializer_of[name], data)
         return self.values[name]
 
     def _notify(self, name: str, status: str, result: StepResult | None = None) -> None:
@@ -512,8 +538,10 @@ class _RunState:
                 else:
                     if self._pool is None:
                         self._pool = make_pool()
-                    submit = _run_in_context if in_process else _work
-                    future = self._pool.submit(submit, task)
+                    if in_process:
+                        future = self._pool.submit(_run_in_context, task)
+                    else:
+                        future = self._pool.submit(_work_packed, _pack(task))
                 in_flight[future] = (name, fp, step_run_id, dict(inputs))
             if not in_flight:
                 break
@@ -535,14 +563,14 @@ class _RunState:
     def _task(self, step: Step, step_run_id: str, inputs: dict[str, str]) -> _Task:
         in_process = self.in_process
         kwargs = dict(self.plan.params[step.name])
-        lazy: dict[str, str] = {}
+        lazy: dict[str, tuple[str, str]] = {}
         for d, artifact_id in inputs.items():
             if in_process:
                 kwargs[d] = self._value(d)
             elif d in self.values:
                 kwargs[d] = self.values[d]
             else:
-                lazy[d] = artifact_id
+                lazy[d] = (artifact_id, self.materializer_of[d])
         ctx = StepContext(
             run_id=self.run_id,
             step=step.name,
@@ -580,9 +608,9 @@ class _RunState:
         self.recorder.lineage.extend(rows)
 
     def _cached(
-        self, name: str, fp: str, hit: tuple[str, str], inputs: dict[str, str]
+        self, name: str, fp: str, hit: tuple[str, str, str], inputs: dict[str, str]
     ) -> list[str]:
-        artifact_id, source_run = hit
+        artifact_id, kind, source_run = hit
         step_run_id = tracking.new_run_id()
         now = time.time()
         self.recorder.step_runs.append(
@@ -603,6 +631,7 @@ class _RunState:
         )
         self._lineage(step_run_id, inputs, artifact_id)
         self.artifact_of[name] = artifact_id
+        self.materializer_of[name] = kind
         result = StepResult(name, "cached", 0.0, fp, artifact_id, 0, step_run_id)
         self.results[name] = result
         self._notify(name, "cached", result)
@@ -663,6 +692,7 @@ class _RunState:
                     }
                 )
             self.artifact_of[name] = artifact_id
+            self.materializer_of[name] = outcome.artifact["materializer"]
             if self.in_process:
                 self.values[name] = outcome.value
         if outcome.duration >= DURABLE_AFTER_S:

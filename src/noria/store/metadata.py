@@ -461,13 +461,14 @@ class MetadataStore:
             rows,
         )
 
-    def lookup_cache(self, fingerprint: str) -> tuple[str, str] | None:
-        """``(artifact_id, step_run_id)`` cached for a fingerprint, or ``None``."""
+    def lookup_cache(self, fingerprint: str) -> tuple[str, str, str] | None:
+        """``(artifact_id, materializer, step_run_id)`` cached for a fingerprint, or ``None``."""
         rows = self.read(
-            "SELECT artifact_id, step_run_id FROM cache WHERE fingerprint = :fp",
+            "SELECT c.artifact_id, a.materializer, c.step_run_id FROM cache c "
+            "JOIN artifacts a ON a.id = c.artifact_id WHERE c.fingerprint = :fp",
             {"fp": fingerprint},
         )
-        return (rows[0][0], rows[0][1]) if rows else None
+        return (rows[0][0], rows[0][1], rows[0][2]) if rows else None
 
     def artifact(self, artifact_id: str) -> dict[str, Any]:
         """The record of an artifact: id, materializer, type_name, size, created_at."""

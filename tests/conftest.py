@@ -1,0 +1,30 @@
+"""Shared fixtures: stores and projects in temporary folders, real data from packages."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from noria.store.artifacts import LocalArtifactStore
+from noria.store.metadata import MetadataStore
+
+
+@pytest.fixture
+def metadata(tmp_path: Path) -> MetadataStore:
+    store = MetadataStore(f"sqlite:///{tmp_path / 'noria.db'}")
+    yield store
+    store.close()
+
+
+@pytest.fixture
+def artifacts(tmp_path: Path) -> LocalArtifactStore:
+    return LocalArtifactStore(tmp_path / "artifacts")
+
+
+@pytest.fixture
+def penguins_csv(tmp_path: Path) -> Path:
+    """The Palmer penguins CSV that ships in the palmerpenguins package."""
+    from noria.cli.demo import write_demo_data
+
+    return write_demo_data(tmp_path / "data")
