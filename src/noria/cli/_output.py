@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from typing import TYPE_CHECKING, NoReturn
 
@@ -17,7 +18,9 @@ def console() -> Console:
     if _console is None:
         from rich.console import Console
 
-        _console = Console(highlight=False)
+        _console = Console(highlight=False, soft_wrap=True)  # long lines stay whole in logs
+        if not _console.is_terminal and "COLUMNS" not in os.environ:
+            _console.width = 160  # tables in logs and pipes are not squeezed to 80 columns
     return _console
 
 
