@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -26,7 +25,7 @@ def cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
 
 @pytest.fixture
 def project(tmp_path: Path, penguins_csv: Path, capsys: pytest.CaptureFixture[str]) -> Path:
-    code, out, err = cli(
+    code, _, err = cli(
         capsys, "init", "--data", str(penguins_csv), "--target", "species", "--path", str(tmp_path)
     )
     assert code == 0, err
@@ -153,9 +152,8 @@ def test_step_that_raises_fails_run_and_next_run_resumes(
     assert {s.step: s.status for s in store.step_runs(failed.id)}["evaluation"] == "failed"
     assert store.model_versions() == []  # nothing registered by the failed run
 
-    shutil.copy(steps, project / "broken_steps.py")
     steps.write_text("")  # fixed: no override left
-    code, out, err = cli(capsys, "run", "--path", str(project))
+    code, _, err = cli(capsys, "run", "--path", str(project))
     assert code == 0, err
     statuses = {s.step: s.status for s in store.step_runs(store.list_runs(limit=1)[0].id)}
     assert statuses["model"] == "cached" and statuses["evaluation"] == "completed"

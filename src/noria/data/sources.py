@@ -1,0 +1,502 @@
+"""Read the data a project names in ``data.source``: CSV, Parquet or JSON, one file or many.
+
+:func:`resolve_files` turns a source (a file, a directory or a glob, relative to the project) into
+the sorted list of files it names; :func:`read_source` reads them through an in-memory DuckDB
+connection into one pandas DataFrame (several files are unioned by column name).
+
+Every failure a user can cause is a :class:`~noria.errors.DataError` with a one-line message that
+names the file (and the row or column where known) and the fix; DuckDB's own errors never reach
+the user. Decisions worth knowing:
+
+* CSV is read strictly (``strict_mode=true, null_padding=false``) with an explicit header and a
+  delimiter taken from the header line (``,``, tab, ``;`` or ``|``; tab for ``.tsv``), so a ragged
+  row is an error instead of a silently re-sniffed dialect or padded NULLs. ``#`` is not a comment
+  marker (DuckDB's sniffer would otherwise drop rows starting with ``#``). All CSV files of one
+  source must share the delimiter.
+* Duplicate column names are an error (DuckDB would silently rename the second ``a`` to ``a_1``).
+* A file with a header and no rows, or an empty JSON array, is an error ("has no data rows").
+* Compressed files (``.csv.gz``, ``.jsonl.zst``, …) are read by DuckDB as they are.
+
+Not here: fingerprinting files (``fingerprint_files``), validation against a schema, profiling,
+databases and remote URLs.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import glob
+import gzip
+import io
+import os
+import re
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from noria.errors import ConfigError, DataError, did_you_mean
+
+__all__ = ["FORMATS", "format_of", "read_source", "resolve_files"]
+
+#: The values ``data.format`` accepts.
+FORMATS: tuple[str, ...] = ("auto", "csv", "parquet", "json")
+
+_EXTENSIONS: dict[str, str] = {
+    ".csv": "csv",
+    ".tsv": "csv",
+    ".txt": "csv",
+    ".parquet": "parquet",
+    ".pq": "parquet",
+    ".json": "json",
+    ".jsonl": "json",
+    ".ndjson": "json",
+}
+_COMPRESSIONS: tuple[str, ...] = (".gz", ".gzip", ".zst")
+_DELIMITERS: tuple[str, ...] = (",", "\t", ";", "|")
+_HINT = "check `data.source` in noria.yaml"
+_GLOB_CHARS = re.compile(r"[*?\[]")
+
+
+def format_of(path: Path) -> str | None:
+    """The format a file's extension implies, ignoring a compression suffix.
+
+    Args:
+        path: A file path such as ``data/train.csv`` or ``events.jsonl.gz``.
+
+    Returns:
+        ``"csv"``, ``"parquet"`` or ``"json"``, or ``None`` for an unknown extension.
+    """
+    suffixes = [s.lower() for s in path.suffixes]
+    if suffixes and suffixes[-1] in _COMPRESSIONS:
+        suffixes = suffixes[:-1]
+    return _EXTENSIONS.get(suffixes[-1]) if suffixes else None
+
+
+def resolve_files(source: str, *, base: Path | None = None) -> list[Path]:
+    """The files a data source names, sorted.
+
+    Args:
+        source: A file path, a directory (every CSV, Parquet or JSON file inside it, recursively;
+            hidden files and names starting with ``_`` such as ``_SUCCESS`` are skipped) or a glob
+            such as ``data/*.csv`` or ``data/**/*.parquet``. ``~`` is expanded.
+        base: The folder a relative ``source`` is relative to (the project root); the current
+            directory when ``None``.
+
+    Returns:
+        The matching files as absolute paths, sorted.
+
+    Raises:
+        DataError: The source is empty, nothing matches, the file does not exist, or a file is
+            not readable.
+    """
+    if not source or not source.strip():
+        raise DataError(f"`data.source` is empty; {_HINT} and set it to a file, folder or glob")
+    root = Path(base).expanduser() if base is not None else Path.cwd()
+    if not root.is_absolute():
+        root = Path.cwd() / root
+    expanded = os.path.expanduser(source.strip())
+    absolute = Path(expanded).is_absolute()
+    path = Path(expanded) if absolute else root / expanded
+
+    if _GLOB_CHARS.search(expanded):
+        pattern = expanded if absolute else os.path.join(glob.escape(str(root)), expanded)
+        files = sorted(Path(m) for m in glob.glob(pattern, recursive=True) if os.path.isfile(m))
+        if not files:
+            raise DataError(f"no file matches '{source}' (looked for {pattern}); {_HINT}")
+    elif path.is_dir():
+        files = sorted(
+            f
+            for f in path.rglob("*")
+            if f.is_file()
+            and format_of(f) is not None
+            and not any(part.startswith((".", "_")) for part in f.relative_to(path).parts)
+        )
+        if not files:
+            raise DataError(
+                f"folder '{path}' (from '{source}') has no CSV, Parquet or JSON file; {_HINT}"
+            )
+    elif path.exists():
+        if not path.is_file():
+            raise DataError(f"'{path}' (from '{source}') is not a regular file; {_HINT}")
+        files = [path]
+    else:
+        hint = ""
+        if path.parent.is_dir():
+            hint = did_you_mean(path.name, [p.name for p in path.parent.iterdir()])
+        raise DataError(f"file '{path}' (from '{source}') does not exist{hint}; {_HINT}")
+
+    for file in files:
+        if not os.access(file, os.R_OK):
+            raise DataError(
+                f"file '{file}' is not readable (permission denied); fix its permissions or {_HINT}"
+            )
+    return files
+
+
+def read_source(source: str, *, format: str = "auto", base: Path | None = None) -> pd.DataFrame:
+    """Read the file or files a source names into one DataFrame.
+
+    Args:
+        source: A file, folder or glob, as :func:`resolve_files` takes it.
+        format: ``"csv"``, ``"parquet"``, ``"json"`` (JSON lines or a JSON array), or ``"auto"``
+            to decide from the files' extensions (``.csv``/``.tsv``/``.txt``,
+            ``.parquet``/``.pq``, ``.json``/``.jsonl``/``.ndjson``).
+        base: The folder a relative ``source`` is relative to.
+
+    Returns:
+        The rows of all files (several files are unioned by column name; a column missing from
+        one file is null there), with the column names as they are in the files.
+
+    Raises:
+        ConfigError: ``format`` is not one of :data:`FORMATS`.
+        DataError: A file is missing, empty, has no data rows, has a ragged row, is not UTF-8,
+            is a corrupt Parquet file, has a duplicate column name, or is otherwise unreadable;
+            files of different formats; an unknown extension with ``format="auto"``.
+    """
+    if format not in FORMATS:
+        raise ConfigError(
+            f"`data.format`: unknown format '{format}'{did_you_mean(format, FORMATS)}; "
+            f"use one of {', '.join(FORMATS)}"
+        )
+    files = resolve_files(source, base=base)
+    fmt = _decide_format(files, format, source)
+    for file in files:
+        if file.stat().st_size == 0:
+            raise DataError(f"{file}: the file is empty (0 bytes); add data or {_HINT}")
+
+    con = duckdb.connect()
+    try:
+        if fmt == "csv":
+            df = _read_csv(con, files)
+        elif fmt == "parquet":
+            df = _read_parquet(con, files)
+        else:
+            df = _read_json(con, files)
+    finally:
+        con.close()
+
+    if len(df) == 0:
+        where = str(files[0]) if len(files) == 1 else f"'{source}' ({len(files)} files)"
+        only = " (only a header)" if fmt == "csv" else ""
+        raise DataError(f"{where}: has no data rows{only}; add rows or {_HINT}")
+    return df
+
+
+# --------------------------------------------------------------------------------------- format
+
+
+def _decide_format(files: list[Path], format: str, source: str) -> str:
+    """The one format of ``files``: ``format`` itself, or the one their extensions imply."""
+    if format != "auto":
+        return format
+    found: dict[str, Path] = {}
+    for file in files:
+        fmt = format_of(file)
+        if fmt is None:
+            raise DataError(
+                f"{file}: unknown file type '{''.join(file.suffixes) or '(no extension)'}'; "
+                "use a .csv, .parquet or .json file, or set `data.format` in noria.yaml"
+            )
+        found.setdefault(fmt, file)
+    if len(found) > 1:
+        listing = ", ".join(f"{fmt} ({path.name})" for fmt, path in found.items())
+        raise DataError(
+            f"'{source}' mixes file formats: {listing}; all files of a source must have one "
+            f"format, {_HINT}"
+        )
+    return next(iter(found))
+
+
+def _sql_str(value: str) -> str:
+    """``value`` as a SQL string literal."""
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _one_line(message: str) -> str:
+    """The first meaningful line of a DuckDB error, without its ``... Error:`` prefix."""
+    first = next((line.strip() for line in message.splitlines() if line.strip()), message)
+    return re.sub(r"^[A-Za-z ]*Error:\s*", "", first).rstrip(". ")
+
+
+# ------------------------------------------------------------------------------------------ CSV
+
+
+def _open_text_bytes(path: Path) -> io.BufferedIOBase:
+    """``path`` opened for reading bytes, decompressing gzip."""
+    if path.suffix.lower() in (".gz", ".gzip"):
+        return gzip.open(path, "rb")  # type: ignore[return-value]
+    return open(path, "rb")  # the caller closes it
+
+
+class _NotUtf8(Exception):
+    """A line of a text file that is not UTF-8."""
+
+    def __init__(self, line: int, error: UnicodeDecodeError) -> None:
+        super().__init__(line, error)
+        self.line = line
+        self.error = error
+
+
+def _utf8_lines(raw: io.BufferedIOBase) -> Iterator[str]:
+    """The lines of a byte stream decoded as UTF-8 (a BOM dropped); raises :class:`_NotUtf8`."""
+    decoder = codecs.getincrementaldecoder("utf-8-sig")()
+    for number, line in enumerate(raw, start=1):
+        try:
+            yield decoder.decode(line)
+        except UnicodeDecodeError as exc:
+            raise _NotUtf8(number, exc) from None
+
+
+def _not_utf8_message(path: Path, exc: _NotUtf8) -> str:
+    bad = exc.error.object[exc.error.start : exc.error.start + 1]
+    return (
+        f"{path}: line {exc.line} is not valid UTF-8 (byte 0x{bad.hex()} at position "
+        f"{exc.error.start + 1}); save the file as UTF-8 (e.g. `iconv -f latin1 -t utf-8`)"
+    )
+
+
+def _header(path: Path) -> tuple[str, list[str]]:
+    """The delimiter and the column names of a CSV file, from its first line.
+
+    The delimiter is tab for ``.tsv``, else whichever of ``,``, tab, ``;`` and ``|`` splits the
+    header into the most fields (``,`` on a tie). A zstd file is not opened here: ``,``, no names.
+    """
+    name = path.name.lower().removesuffix(".gz").removesuffix(".gzip").removesuffix(".zst")
+    tsv = name.endswith(".tsv")
+    if path.suffix.lower() == ".zst":
+        return ("\t" if tsv else ","), []
+    with _open_text_bytes(path) as raw:
+        try:
+            first = next(_utf8_lines(raw), "").rstrip("\r\n")
+        except _NotUtf8 as exc:
+            raise DataError(_not_utf8_message(path, exc)) from None
+    best, best_fields = "", []
+    for delimiter in ("\t",) if tsv else _DELIMITERS:
+        fields = next(csv.reader([first], delimiter=delimiter), [])
+        if len(fields) > len(best_fields):
+            best, best_fields = delimiter, fields
+    return best or ",", [f.strip() for f in best_fields]
+
+
+def _check_duplicates(path: Path, columns: list[str]) -> None:
+    counts = Counter(columns)
+    dups = [name for name, n in counts.items() if n > 1]
+    if dups:
+        name = dups[0]
+        raise DataError(
+            f"{path}: column '{name}' appears {counts[name]} times in the header; "
+            "rename or remove the duplicates"
+        )
+
+
+#: Cell values read as missing, as pandas' ``read_csv`` does by default (R writes ``NA``).
+NULL_STRINGS = ("", "NA", "N/A", "n/a", "NaN", "nan", "NULL", "null", "None", "<NA>", "#N/A")
+
+
+def _csv_options(delimiter: str) -> str:
+    # comment='' because DuckDB otherwise sniffs '#' as a comment marker and drops such rows
+    nulls = "[" + ", ".join(_sql_str(v) for v in NULL_STRINGS) + "]"
+    return (
+        f"header=true, delim={_sql_str(delimiter)}, quote='\"', escape='\"', comment='', "
+        f"skip=0, strict_mode=true, null_padding=false, union_by_name=true, nullstr={nulls}"
+    )
+
+
+def _read_csv(con: duckdb.DuckDBPyConnection, files: list[Path]) -> pd.DataFrame:
+    delimiters: dict[Path, str] = {}
+    for file in files:
+        delimiter, columns = _header(file)
+        _check_duplicates(file, columns)
+        delimiters[file] = delimiter
+    first = files[0]
+    for file in files[1:]:
+        if delimiters[file] != delimiters[first]:
+            raise DataError(
+                f"{file} is separated by {_shown(delimiters[file])} but {first} by "
+                f"{_shown(delimiters[first])}; all CSV files of a source must use one delimiter"
+            )
+    listing = "[" + ", ".join(_sql_str(str(f)) for f in files) + "]"
+    try:
+        return con.sql(f"SELECT * FROM read_csv({listing}, {_csv_options(delimiters[first])})").df()
+    except duckdb.Error as exc:
+        raise DataError(_diagnose_csv(files, delimiters, str(exc))) from exc
+
+
+def _shown(delimiter: str) -> str:
+    return "tab" if delimiter == "\t" else f"'{delimiter}'"
+
+
+def _scan_csv(path: Path, delimiter: str) -> str | None:
+    """Find the first ragged row, unclosed quote or non-UTF-8 line of a CSV file in Python.
+
+    Runs only after DuckDB failed, to say where; ``None`` when it finds nothing.
+    """
+    if path.suffix.lower() == ".zst":
+        return None
+    quotes = {"count": 0, "opened": 0}
+
+    def counted(lines: Iterator[str]) -> Iterator[str]:
+        for number, text in enumerate(lines, start=1):
+            count = text.count('"')
+            if quotes["count"] % 2 == 0 and count % 2 == 1:
+                quotes["opened"] = number
+            quotes["count"] += count
+            yield text
+
+    old_limit = csv.field_size_limit()
+    csv.field_size_limit(2**31 - 1)
+    try:
+        with _open_text_bytes(path) as raw:
+            reader = csv.reader(counted(_utf8_lines(raw)), delimiter=delimiter, strict=False)
+            header = next(reader, None)
+            if header is None:
+                return None
+            width, row, previous = len(header), 0, reader.line_num
+            for fields in reader:
+                start, previous = previous + 1, reader.line_num
+                if not fields:  # a blank line
+                    continue
+                row += 1
+                if len(fields) != width:
+                    plural = "field" if len(fields) == 1 else "fields"
+                    if start == previous:
+                        lines = f"line {start}"
+                        hint = f"quote values that contain {_shown(delimiter)}"
+                    else:
+                        lines = f"lines {start}-{previous}"
+                        hint = f'look for an unclosed quote (") on line {start}'
+                    return (
+                        f"{path}: row {row} ({lines}) has {len(fields)} {plural}, the header has "
+                        f"{width}; fix the row ({hint}) or remove it"
+                    )
+        if quotes["count"] % 2:
+            return (
+                f'{path}: line {quotes["opened"]} opens a quote (") that is never closed; '
+                "close or remove it"
+            )
+    except _NotUtf8 as exc:
+        return _not_utf8_message(path, exc)
+    except csv.Error:
+        return None
+    finally:
+        csv.field_size_limit(old_limit)
+    return None
+
+
+def _diagnose_csv(files: list[Path], delimiters: dict[Path, str], message: str) -> str:
+    """A one-line explanation of why DuckDB could not read ``files``."""
+    for file in files:
+        found = _scan_csv(file, delimiters[file])
+        if found:
+            return found
+    culprit = files[0]
+    named = re.search(r"file\s*=\s*(.+)", message)
+    if named:
+        culprit = next((f for f in files if str(f) == named.group(1).strip()), culprit)
+    line = re.search(r"CSV Error on Line:\s*(\d+)", message)
+    where = f" (line {line.group(1)})" if line else ""
+    if "not utf-8" in message.lower() or "invalid unicode" in message.lower():
+        return (
+            f"{culprit}{where}: the file is not valid UTF-8; save it as UTF-8 "
+            "(e.g. `iconv -f latin1 -t utf-8`)"
+        )
+    if "sniffing" in message.lower():
+        return (
+            f"{culprit}: cannot parse it as CSV separated by {_shown(delimiters[culprit])}; look "
+            "for stray quotes or delimiters, or set `data.format` in noria.yaml"
+        )
+    return (
+        f"{culprit}{where}: cannot read it as CSV: {_one_line(message)}; fix the file or set "
+        "`data.format` in noria.yaml"
+    )
+
+
+# -------------------------------------------------------------------------------------- Parquet
+
+
+def _read_parquet(con: duckdb.DuckDBPyConnection, files: list[Path]) -> pd.DataFrame:
+    for file in files:
+        try:
+            top = con.execute(
+                "SELECT column_name FROM (DESCRIBE SELECT * FROM read_parquet(?))", [str(file)]
+            ).fetchall()
+        except duckdb.Error as exc:
+            raise DataError(
+                f"{file}: not a valid Parquet file (corrupt or truncated: {_one_line(str(exc))}); "
+                f"write it again or {_HINT}"
+            ) from exc
+        _check_parquet_duplicates(file, [name for (name,) in top])
+    listing = "[" + ", ".join(_sql_str(str(f)) for f in files) + "]"
+    try:
+        return con.sql(f"SELECT * FROM read_parquet({listing}, union_by_name=true)").df()
+    except duckdb.Error as exc:
+        raise DataError(
+            f"{_culprit(files, str(exc))}: cannot read the Parquet data: {_one_line(str(exc))}; "
+            f"write the file again or {_HINT}"
+        ) from exc
+
+
+def _check_parquet_duplicates(file: Path, described: list[str]) -> None:
+    """Raise on duplicate column names, which DuckDB renames (``a``, ``a_1``) when reading."""
+    import pyarrow.parquet as pq
+
+    try:
+        names = pq.read_schema(file).names
+    except Exception:  # pyarrow disagrees with DuckDB: trust DuckDB, which read the schema
+        names = described
+    _check_duplicates(file, list(names))
+
+
+def _culprit(files: list[Path], message: str) -> str:
+    """The file a DuckDB error message names, else the first file (or the count of files)."""
+    for file in files:
+        if str(file) in message or file.name in message:
+            return str(file)
+    return str(files[0]) if len(files) == 1 else f"{files[0]} (one of {len(files)} files)"
+
+
+# ----------------------------------------------------------------------------------------- JSON
+
+
+def _read_json(con: duckdb.DuckDBPyConnection, files: list[Path]) -> pd.DataFrame:
+    listing = "[" + ", ".join(_sql_str(str(f)) for f in files) + "]"
+    try:
+        return con.sql(f"SELECT * FROM read_json_auto({listing}, union_by_name=true)").df()
+    except duckdb.Error as exc:
+        raise DataError(_diagnose_json(files, str(exc))) from exc
+
+
+def _diagnose_json(files: list[Path], message: str) -> str:
+    culprit = files[0]
+    named = re.search(r'in file "([^"]+)"', message)
+    if named:
+        culprit = next((f for f in files if str(f) == named.group(1)), Path(named.group(1)))
+    where = ""
+    line = re.search(r"in line (\d+)", message)
+    record = re.search(r"record/value (\d+)", message)
+    if line:
+        where = f" (line {line.group(1)})"
+    elif record:
+        where = f" (record {record.group(1)})"
+    duplicate = re.search(r'duplicate key "([^"]+)"', message)
+    if duplicate:
+        return (
+            f"{culprit}{where}: key '{duplicate.group(1)}' appears twice in one record; "
+            "remove the duplicate key"
+        )
+    if "utf-8" in message.lower() or "unicode" in message.lower():
+        if culprit.exists() and culprit.suffix.lower() != ".zst":
+            try:
+                with _open_text_bytes(culprit) as raw:
+                    for _ in _utf8_lines(raw):
+                        pass
+            except _NotUtf8 as exc:
+                return _not_utf8_message(culprit, exc)
+        return f"{culprit}{where}: the file is not valid UTF-8; save it as UTF-8"
+    return (
+        f"{culprit}{where}: cannot read it as JSON lines or a JSON array: {_one_line(message)}; "
+        "fix the file or set `data.format` in noria.yaml"
+    )

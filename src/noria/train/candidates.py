@@ -1,0 +1,99 @@
+"""The model families the search can try (``models.candidates``), with sound default settings.
+
+:func:`make_estimator` returns an unfitted scikit-learn compatible estimator for a family and a
+task. The defaults are meant to be good without tuning: enough trees, a learning rate that does
+not overfit at once, iterations enough for the linear model to converge on scaled features.
+LightGBM is imported only when a LightGBM model is asked for.
+
+Not here: hyperparameter search spaces, fitting, the preprocessing (``noria.features``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sklearn.ensemble import (
+    HistGradientBoostingClassifier,
+    HistGradientBoostingRegressor,
+    RandomForestClassifier,
+    RandomForestRegressor,
+)
+from sklearn.linear_model import LogisticRegression, Ridge
+
+from noria.errors import ConfigError, did_you_mean
+
+__all__ = ["FAMILIES", "TASKS", "check_family", "check_task", "make_estimator"]
+
+#: The model families, in the order the search tries them.
+FAMILIES: tuple[str, ...] = ("linear", "random_forest", "hist_gradient_boosting", "lightgbm")
+
+#: The supervised tasks.
+TASKS: tuple[str, ...] = ("classification", "regression")
+
+
+def check_family(family: str) -> str:
+    """Return ``family`` if it is one of :data:`FAMILIES`.
+
+    Raises:
+        ConfigError: Naming ``models.candidates``, the value, a near match and the valid names.
+    """
+    if family not in FAMILIES:
+        raise ConfigError(
+            f"`models.candidates`: unknown model family '{family}'"
+            f"{did_you_mean(str(family), FAMILIES)}; use some of {', '.join(FAMILIES)}"
+        )
+    return family
+
+
+def check_task(task: str) -> str:
+    """Return ``task`` if it is ``"classification"`` or ``"regression"``.
+
+    Raises:
+        ConfigError: Naming ``task``, the value, a near match and the valid values.
+    """
+    if task not in TASKS:
+        raise ConfigError(
+            f"`task`: unknown task '{task}'{did_you_mean(str(task), TASKS)}; "
+            f"use {' or '.join(TASKS)}"
+        )
+    return task
+
+
+def make_estimator(family: str, task: str, *, seed: int = 42, n_jobs: int = 1) -> Any:
+    """An unfitted estimator of ``family`` for ``task``.
+
+    * ``linear``: ``LogisticRegression(max_iter=1000)`` / ``Ridge()``;
+    * ``random_forest``: ``RandomForestClassifier`` / ``RandomForestRegressor`` with
+      ``n_estimators=200``;
+    * ``hist_gradient_boosting``: ``HistGradientBoostingClassifier`` / ``…Regressor``;
+    * ``lightgbm``: ``LGBMClassifier`` / ``LGBMRegressor`` with ``n_estimators=200,
+      learning_rate=0.05, verbose=-1``.
+
+    Args:
+        family: One of :data:`FAMILIES`.
+        task: ``"classification"`` or ``"regression"``.
+        seed: The random state of every estimator that has one.
+        n_jobs: Threads for the random forest and LightGBM.
+
+    Returns:
+        The unfitted estimator.
+
+    Raises:
+        ConfigError: An unknown family (``models.candidates``) or task.
+    """
+    check_family(family)
+    classification = check_task(task) == "classification"
+    if family == "linear":
+        return LogisticRegression(max_iter=1000) if classification else Ridge()
+    if family == "random_forest":
+        forest = RandomForestClassifier if classification else RandomForestRegressor
+        return forest(n_estimators=200, n_jobs=n_jobs, random_state=seed)
+    if family == "hist_gradient_boosting":
+        boosting = (
+            HistGradientBoostingClassifier if classification else HistGradientBoostingRegressor
+        )
+        return boosting(random_state=seed)
+    from lightgbm import LGBMClassifier, LGBMRegressor
+
+    lgbm = LGBMClassifier if classification else LGBMRegressor
+    return lgbm(n_estimators=200, learning_rate=0.05, verbose=-1, random_state=seed, n_jobs=n_jobs)
