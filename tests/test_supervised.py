@@ -1,0 +1,109 @@
+"""The built-in supervised pipeline on real data sets that ship with scikit-learn."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+import noria
+from noria.pipeline.runner import load_artifact
+from noria.registry import resolve
+
+EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "penguins-custom-steps"
+
+
+def make_project(
+    tmp_path: Path, frame: pd.DataFrame, target: str, fmt: str = "csv"
+) -> noria.Project:
+    data = tmp_path / "data" / f"train.{fmt}"
+    data.parent.mkdir()
+    if fmt == "csv":
+        frame.to_csv(data, index=False)
+    else:
+        frame.to_parquet(data, index=False)
+    project = noria.Project.init(tmp_path, data=str(data), target=target, name="t")
+    spec = project.spec_path
+    spec.write_text(
+        spec.read_text().replace(
+            "candidates: [linear, random_forest, hist_gradient_boosting, lightgbm]",
+            "candidates: [linear, lightgbm]",
+        )
+    )
+    return noria.Project(tmp_path)
+
+
+def test_regression_on_diabetes_registers_a_usable_model(tmp_path: Path) -> None:
+    from sklearn.datasets import load_diabetes
+
+    frame = load_diabetes(as_frame=True).frame
+    project = make_project(tmp_path, frame, "target")
+    result = project.run()
+    assert result["problem"]["task"] == "regression" and result["problem"]["metric"] == "rmse"
+    scores = result["evaluation"]
+    assert set(scores) == {"rmse", "mae", "r2"} and scores["r2"] > 0.3
+    version = resolve(project.metadata, "t@champion")
+    assert version.version == 1 and version.metrics == scores
+    model = load_artifact(project.metadata, project.artifacts, version.artifact_id)
+    raw = frame.drop(columns=["target"]).head(5)
+    assert model.predict(raw).shape == (5,)
+    project.close()
+
+
+def test_binary_classification_from_parquet(tmp_path: Path) -> None:
+    from sklearn.datasets import load_breast_cancer
+
+    frame = load_breast_cancer(as_frame=True).frame
+    frame["target"] = frame["target"].map({0: "malignant", 1: "benign"})
+    project = make_project(tmp_path, frame, "target", fmt="parquet")
+    result = project.run()
+    problem = result["problem"]
+    assert problem["task"] == "classification" and problem["classes"] == ["benign", "malignant"]
+    scores = result["evaluation"]
+    assert scores["roc_auc"] > 0.95 and 0 <= scores["f1"] <= 1
+    board = result["candidates"]["leaderboard"]
+    assert [row["family"] for row in board] and board[0]["score"] >= board[-1]["score"]
+    project.close()
+
+
+def test_editing_the_data_file_reruns_from_raw_data(tmp_path: Path) -> None:
+    from sklearn.datasets import load_iris
+
+    frame = load_iris(as_frame=True).frame
+    project = make_project(tmp_path, frame.iloc[:140], "target")
+    project.run()
+    assert project.run().cache_hits == 9
+    frame.to_csv(tmp_path / "data" / "train.csv", index=False)  # 10 more rows
+    again = project.run()
+    assert again.steps["raw_data"].status == "completed"
+    assert len(again["raw_data"]) == 150
+    project.close()
+
+
+def test_custom_steps_example(tmp_path: Path, penguins_csv: Path) -> None:
+    root = tmp_path / "example"
+    shutil.copytree(EXAMPLE, root, ignore=shutil.ignore_patterns(".noria", "data"))
+    (root / "data").mkdir()
+    shutil.copy(penguins_csv, root / "data" / "penguins.csv")
+    project = noria.Project(root)
+    result = project.run()
+    assert "data_summary" in result.steps
+    assert sum(result["data_summary"].values()) == 333  # rows with a species and a sex
+    assert {"bill_ratio", "mass_per_flipper"} <= set(result["features"]["columns"])
+    assert result["problem"]["metric"] == "accuracy"
+    assert result["evaluation"]["accuracy"] > 0.9
+    project.close()
+
+
+def test_unknown_candidate_family_is_a_clear_error(tmp_path: Path) -> None:
+    from sklearn.datasets import load_iris
+
+    project = make_project(tmp_path, load_iris(as_frame=True).frame, "target")
+    spec = project.spec_path
+    spec.write_text(spec.read_text().replace("[linear, lightgbm]", "[linear, lightgmb]"))
+    with pytest.raises(
+        noria.NoriaError, match=r"unknown family 'lightgmb'.*did you mean 'lightgbm'"
+    ):
+        noria.Project(tmp_path).run()
