@@ -97,3 +97,12 @@ def test_two_processes_write_at_once_without_loss(tmp_path: Path) -> None:
     assert conn.execute("SELECT COUNT(*) FROM runs WHERE status = 'completed'").fetchone()[0] == 30
     assert conn.execute("SELECT COUNT(*) FROM metrics").fetchone()[0] == 2 * 15 * 200
     conn.close()
+
+
+def test_fast_sqlite_creation_equals_alembic_migration(tmp_path: Path) -> None:
+    """New SQLite stores skip Alembic; their schema must be exactly what Alembic makes."""
+    from noria.store.metadata import SQLITE_HEAD, alembic_sqlite_ddl
+
+    expected = alembic_sqlite_ddl(tmp_path / "alembic.db")
+    shipped = [s for s in SQLITE_HEAD.read_text().split(";\n") if s.strip()]
+    assert shipped == expected, "regenerate it: see SQLITE_HEAD in noria/store/metadata.py"

@@ -265,6 +265,48 @@ def _sqlite_path(url: str) -> Path | None:
     return Path(path)
 
 
+#: The schema at :data:`HEAD_REVISION` as SQLite DDL, dumped from a database Alembic created
+#: (``tests/store/test_metadata.py`` checks that it still is; regenerate it with
+#: ``python -c "from noria.store.metadata import dump_sqlite_ddl; dump_sqlite_ddl()"``).
+SQLITE_HEAD = Path(__file__).with_name("migrations") / "sqlite_head.sql"
+
+
+def alembic_sqlite_ddl(path: Path) -> list[str]:
+    """The DDL of a new SQLite database at ``path`` migrated by Alembic, in creation order."""
+    _migrate(f"sqlite:///{path}")
+    conn = sqlite3.connect(path)
+    try:
+        rows = conn.execute(
+            "SELECT sql FROM sqlite_master WHERE sql IS NOT NULL ORDER BY rowid"
+        ).fetchall()
+        version = conn.execute("SELECT version_num FROM alembic_version").fetchone()[0]
+    finally:
+        conn.close()
+    return [r[0] for r in rows] + [f"INSERT INTO alembic_version VALUES ('{version}')"]
+
+
+def dump_sqlite_ddl() -> None:
+    """Rewrite :data:`SQLITE_HEAD` from Alembic's migrations (after adding a migration)."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        statements = alembic_sqlite_ddl(Path(tmp) / "head.db")
+    SQLITE_HEAD.write_text(";\n".join(statements) + ";\n")
+
+
+def _create_sqlite(backend: _SQLiteBackend) -> None:
+    """Create a brand-new SQLite store at head from :data:`SQLITE_HEAD`, in one transaction.
+
+    The same schema Alembic would create, without importing SQLAlchemy and Alembic (about
+    0.7 s): a new project opens in milliseconds. Upgrades of existing stores go through Alembic.
+    """
+    script = SQLITE_HEAD.read_text()
+    with backend.write():
+        for statement in script.split(";\n"):
+            if statement.strip():
+                backend._conn.execute(statement)
+
+
 def _migrate(url: str) -> None:
     """Create or upgrade the schema to :data:`HEAD_REVISION` with Alembic."""
     from alembic import command
@@ -296,6 +338,10 @@ class MetadataStore:
             _SQLiteBackend(path) if path is not None else _SQLAlchemyBackend(url)
         )
         revision = self._backend.revision()
+        new_sqlite = isinstance(self._backend, _SQLiteBackend) and revision is None
+        if new_sqlite and not self._backend.read("SELECT name FROM sqlite_master"):
+            _create_sqlite(self._backend)  # type: ignore[arg-type]
+            revision = HEAD_REVISION
         if revision != HEAD_REVISION:
             if revision is not None and revision > HEAD_REVISION:
                 raise StoreError(
