@@ -104,6 +104,6 @@ def test_unknown_candidate_family_is_a_clear_error(tmp_path: Path) -> None:
     spec = project.spec_path
     spec.write_text(spec.read_text().replace("[linear, lightgbm]", "[linear, lightgmb]"))
     with pytest.raises(
-        noria.NoriaError, match=r"unknown family 'lightgmb'.*did you mean 'lightgbm'"
+        noria.NoriaError, match=r"unknown model family 'lightgmb'.*did you mean 'lightgbm'"
     ):
         noria.Project(tmp_path).run()

@@ -28,7 +28,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from noria.errors import ConfigError, DataError, did_you_mean
+from noria.errors import DataError, did_you_mean
 from noria.pipeline.dag import Pipeline
 from noria.tracking import log_metric, log_metrics, log_params, set_tag
 
@@ -155,11 +155,6 @@ def features(
         drop=drop,
         max_onehot_cardinality=max_onehot_cardinality,
     )
-    if not plan.features:
-        raise DataError(
-            "no usable feature column is left: "
-            + ", ".join(f"'{c}' ({why})" for c, why in plan.dropped.items())
-        )
     return plan.to_dict()
 
 
@@ -217,14 +212,10 @@ def candidates(
 ) -> dict[str, Any]:
     """Each family fitted on the training part less ``validation_size``, scored on the rest."""
     from noria.data.split import split_frame
-    from noria.train.candidates import FAMILIES
+    from noria.train.candidates import check_family
 
     for family in candidate_families:
-        if family not in FAMILIES:
-            raise ConfigError(
-                f"models.candidates: unknown family '{family}'{did_you_mean(family, FAMILIES)}; "
-                f"valid: {', '.join(FAMILIES)}"
-            )
+        check_family(family)
     method = "stratified" if problem["task"] == "classification" else "random"
     fit_part, valid_part = split_frame(
         splits["train"],
