@@ -160,8 +160,8 @@ def test_processes_executor(metadata, artifacts) -> None:
     assert [k for k, _, _, _ in metadata.metrics(result.run_id)] == ["total"]
 
 
-def test_kill_9_leaves_store_consistent_and_run_resumes(tmp_path: Path) -> None:
-    """A process killed mid-step: finished (durable) steps are reused by the next run."""
+def _start_and_stop(tmp_path: Path, sig: int, first_sleep: float) -> None:
+    """Run a two-step pipeline in a child process and send it ``sig`` during the second step."""
     marker = tmp_path / "started"
     module = tmp_path / "killsteps.py"
     module.write_text(
@@ -170,7 +170,7 @@ def test_kill_9_leaves_store_consistent_and_run_resumes(tmp_path: Path) -> None:
             import time, pathlib
 
             def first() -> int:
-                time.sleep(0.1)   # long enough to be written at once
+                time.sleep({first_sleep})
                 return 1
 
             def second(first: int) -> int:
@@ -191,10 +191,14 @@ def test_kill_9_leaves_store_consistent_and_run_resumes(tmp_path: Path) -> None:
             break
         threading.Event().wait(0.05)
     assert marker.exists(), "the child never reached the second step"
-    os.kill(proc.pid, signal.SIGKILL)
-    proc.wait()
+    os.kill(proc.pid, sig)
+    assert proc.wait(30) != 0
 
+
+def _resume(tmp_path: Path) -> None:
+    """The stopped run is recorded as interrupted and the next run reuses ``first``."""
     sys.path.insert(0, str(tmp_path))
+    sys.modules.pop("killsteps", None)  # each test writes its own
     try:
         import killsteps
 
@@ -210,3 +214,15 @@ def test_kill_9_leaves_store_consistent_and_run_resumes(tmp_path: Path) -> None:
         project.close()
     finally:
         sys.path.remove(str(tmp_path))
+
+
+def test_kill_9_leaves_store_consistent_and_run_resumes(tmp_path: Path) -> None:
+    """Killed mid-step: steps already written (those of 50 ms or more) are reused."""
+    _start_and_stop(tmp_path, signal.SIGKILL, first_sleep=0.1)
+    _resume(tmp_path)
+
+
+def test_ctrl_c_records_finished_steps_and_run_resumes(tmp_path: Path) -> None:
+    """Ctrl-C mid-step: every finished step is written, however short, before the exit."""
+    _start_and_stop(tmp_path, signal.SIGINT, first_sleep=0)
+    _resume(tmp_path)

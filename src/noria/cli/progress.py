@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from noria.cli._output import console, seconds, short
 from noria.pipeline.runner import RunResult, StepResult
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 _STYLE = {
     "pending": "dim",
@@ -25,8 +28,8 @@ _STYLE = {
 class LiveView:
     """A :class:`~noria.pipeline.runner.RunObserver` that draws the run."""
 
-    def __init__(self) -> None:
-        self._console = console()
+    def __init__(self, out: Console | None = None) -> None:
+        self._console = out or console()
         self._live: Any = None
         self._order: list[str] = []
         self._state: dict[str, str] = {}
