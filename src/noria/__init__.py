@@ -80,14 +80,36 @@ def start_run(name: str | None = None, *, project: Any = None) -> ActiveRun:
         project: a :class:`Project` or a folder; the project around the current folder
             by default, or the current folder itself when there is none.
     """
+    from noria.project import Project
+
+    if not isinstance(project, Project):
+        project = _tracking_project(project)
+    return project.start_run(name)
+
+
+_PROJECTS: dict[str, Any] = {}
+
+
+def _tracking_project(where: Any) -> Any:
+    """The project for ``start_run(project=where)``, opened once per folder and process.
+
+    Opening a project reads noria.yaml and connects to its store; a script that starts
+    thousands of runs must not pay that each time (MLflow keeps its tracking store, too).
+    """
+    import os
+
     from noria.errors import ConfigError
     from noria.project import Project
 
+    key = os.path.abspath(os.fspath(where) if where is not None else ".")
+    project = _PROJECTS.get(key)
     if project is None:
-        try:
-            project = Project.find(".")
-        except ConfigError:
-            project = Project(".")
-    elif not isinstance(project, Project):
-        project = Project(project)
-    return project.start_run(name)
+        if where is not None:
+            project = Project(key)
+        else:
+            try:
+                project = Project.find(key)
+            except ConfigError:
+                project = Project(key)
+        _PROJECTS[key] = project
+    return project

@@ -20,6 +20,7 @@ Concurrency: every write is one short transaction; on SQLite it starts with ``BE
 from __future__ import annotations
 
 import contextlib
+import functools
 import getpass
 import os
 import socket
@@ -197,6 +198,11 @@ class _SQLiteBackend:
         with self._lock:
             return self._conn.execute(sql, params or {}).fetchall()
 
+    def write_one(self, sql: str, params: Mapping[str, Any]) -> None:
+        # One statement in autocommit mode is its own transaction: no BEGIN/COMMIT round trips.
+        with self._lock:
+            self._conn.execute(sql, params)
+
     def revision(self) -> str | None:
         try:
             rows = self.read("SELECT version_num FROM alembic_version")
@@ -242,6 +248,10 @@ class _SQLAlchemyBackend:
     def read(self, sql: str, params: Mapping[str, Any] | None = None) -> list[Row]:
         with self._engine.connect() as conn:
             return _SQLAlchemyConnection(conn).execute(sql, params)
+
+    def write_one(self, sql: str, params: Mapping[str, Any]) -> None:
+        with self.write() as tx:
+            tx.execute(sql, params)
 
     def revision(self) -> str | None:
         from sqlalchemy import inspect
@@ -375,23 +385,22 @@ class MetadataStore:
         started_at: float | None = None,
     ) -> None:
         """Insert a run in state ``running``."""
-        with self.write() as tx:
-            tx.execute(
-                "INSERT INTO runs (id, name, pipeline, kind, parent_id, status, started_at, pid, "
-                "host, owner) VALUES (:id, :name, :pipeline, :kind, :parent_id, 'running', "
-                ":started_at, :pid, :host, :owner)",
-                {
-                    "id": run_id,
-                    "name": name,
-                    "pipeline": pipeline,
-                    "kind": kind,
-                    "parent_id": parent_id,
-                    "started_at": started_at if started_at is not None else time.time(),
-                    "pid": os.getpid(),
-                    "host": socket.gethostname(),
-                    "owner": _user(),
-                },
-            )
+        self._backend.write_one(
+            "INSERT INTO runs (id, name, pipeline, kind, parent_id, status, started_at, pid, "
+            "host, owner) VALUES (:id, :name, :pipeline, :kind, :parent_id, 'running', "
+            ":started_at, :pid, :host, :owner)",
+            {
+                "id": run_id,
+                "name": name,
+                "pipeline": pipeline,
+                "kind": kind,
+                "parent_id": parent_id,
+                "started_at": started_at if started_at is not None else time.time(),
+                "pid": os.getpid(),
+                "host": socket.gethostname(),
+                "owner": _user(),
+            },
+        )
 
     def get_run(self, run_id: str) -> RunRecord:
         """The run with this id, or with an id that starts with it (at least 4 characters).
@@ -559,13 +568,12 @@ class MetadataStore:
 
     def remember_file_hash(self, path: str, size: int, mtime_ns: int, digest: str) -> None:
         """Remember a file's content hash for the size+mtime fast path."""
-        with self.write() as tx:
-            tx.execute(
-                "INSERT INTO file_hashes (path, size, mtime_ns, hash) VALUES (:p, :s, :m, :h) "
-                "ON CONFLICT (path) DO UPDATE SET size = excluded.size, "
-                "mtime_ns = excluded.mtime_ns, hash = excluded.hash",
-                {"p": path, "s": size, "m": mtime_ns, "h": digest},
-            )
+        self._backend.write_one(
+            "INSERT INTO file_hashes (path, size, mtime_ns, hash) VALUES (:p, :s, :m, :h) "
+            "ON CONFLICT (path) DO UPDATE SET size = excluded.size, "
+            "mtime_ns = excluded.mtime_ns, hash = excluded.hash",
+            {"p": path, "s": size, "m": mtime_ns, "h": digest},
+        )
 
     # ----------------------------------------------------------------- tracking
 
@@ -775,6 +783,7 @@ class MetadataStore:
         ]
 
 
+@functools.lru_cache(maxsize=1)
 def _user() -> str:
     try:
         return getpass.getuser()
