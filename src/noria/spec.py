@@ -77,6 +77,37 @@ class StoreSpec(_Model):
     artifacts: str = DEFAULT_ARTIFACTS_URL
 
 
+class PromotionSpec(_Model):
+    """The gates ``noria promote`` runs before it moves an alias (see :mod:`noria.registry`)."""
+
+    min_metrics: dict[str, float] = Field(
+        default_factory=dict, description="holdout metrics that must be at least this"
+    )
+    max_metrics: dict[str, float] = Field(
+        default_factory=dict, description="holdout metrics (losses, errors) that must be at most this"
+    )
+    metric: str = Field("auto", description="the metric compared with the champion's")
+    min_improvement: float = Field(
+        0.0, description="how much better than the current holder the candidate must be"
+    )
+    require_validation: bool = True
+
+
+class ServeSpec(_Model):
+    """How ``noria serve`` serves a model."""
+
+    model: str | None = Field(None, description="NAME@ALIAS served; the project's champion")
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=0, le=65535)
+    max_body_mb: float = Field(16.0, gt=0)
+    max_batch_rows: int = Field(2048, ge=1)
+    batch_window_ms: float = Field(0.0, ge=0, le=100)
+    extra_columns: Literal["reject", "ignore"] = "reject"
+    log_predictions: bool = True
+    follow_alias: bool = True
+    poll_seconds: float = Field(1.0, gt=0)
+
+
 class Spec(_Model):
     """The whole of ``noria.yaml``."""
 
@@ -91,6 +122,8 @@ class Spec(_Model):
     executor: Literal["local", "processes"] = "local"
     seed: int = 42
     store: StoreSpec = StoreSpec()
+    promotion: PromotionSpec = PromotionSpec()
+    serve: ServeSpec = ServeSpec()
 
 
 def _lines(node: Any, prefix: tuple[str, ...], out: dict[tuple[str, ...], int]) -> None:
@@ -227,4 +260,23 @@ seed: 42
 store:
   metadata: sqlite:///.noria/noria.db   # any SQLAlchemy URL (postgresql+psycopg://…)
   artifacts: .noria/artifacts           # a folder or an fsspec URL (s3://bucket/prefix)
+
+promotion:                        # the gates of `noria promote NAME VERSION --to champion`
+  min_metrics: {{}}                 # holdout metrics that must be at least this, e.g. {{accuracy: 0.9}}
+  max_metrics: {{}}                 # holdout losses/errors that must be at most this, e.g. {{rmse: 10}}
+  metric: auto                    # compared with the current holder's; auto = models.metric
+  min_improvement: 0.0            # how much better than the current holder, on the same holdout
+  require_validation: true        # the version's data validation must have passed
+
+serve:                            # `noria serve`
+  model: null                     # NAME@ALIAS to serve; null = this project's champion
+  host: 127.0.0.1                 # 0.0.0.0 exposes it to the network (set NORIA_TOKEN then)
+  port: 8000
+  max_body_mb: 16                 # larger request bodies are refused (413)
+  max_batch_rows: 2048            # most rows micro-batched into one predict call
+  batch_window_ms: 0              # extra wait to gather concurrent requests (0 = what is queued)
+  extra_columns: reject           # reject | ignore columns the model does not know
+  log_predictions: true           # every prediction to .noria/predictions/NAME/*.parquet
+  follow_alias: true              # load and swap in the new version when the alias moves
+  poll_seconds: 1.0               # how often the alias is checked
 """

@@ -192,8 +192,8 @@ def load_module(
     """Import a Python file of steps by path (relative to ``base``).
 
     Raises:
-        ConfigError: the file is missing; the error names ``key``.
-        StepError-free: an exception while importing is re-raised as ConfigError naming the file.
+        ConfigError: the file is missing, or importing it raised; the error names ``key`` and
+            the file.
     """
     file = Path(path)
     if base is not None and not file.is_absolute():
