@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 from collections.abc import Iterator
 
 import numpy as np
@@ -22,11 +23,33 @@ def _one_openmp_thread() -> Iterator[None]:
         yield
 
 
-def test_families_are_the_documented_four() -> None:
-    assert FAMILIES == ("linear", "random_forest", "hist_gradient_boosting", "lightgbm")
+def test_families_are_the_documented_ones() -> None:
+    assert FAMILIES == (
+        "linear",
+        "random_forest",
+        "extra_trees",
+        "hist_gradient_boosting",
+        "lightgbm",
+        "xgboost",
+        "knn",
+    )
 
 
-@pytest.mark.parametrize("family", FAMILIES)
+INSTALLED = [f for f in FAMILIES if f != "xgboost" or importlib.util.find_spec("xgboost")]
+
+
+def test_params_override_defaults() -> None:
+    model = make_estimator("random_forest", "regression", params={"n_estimators": 7})
+    assert model.n_estimators == 7 and model.random_state == 42
+
+
+@pytest.mark.skipif(importlib.util.find_spec("xgboost") is not None, reason="xgboost installed")
+def test_missing_xgboost_is_a_clear_error() -> None:
+    with pytest.raises(ConfigError, match=r"pip install 'noria\[xgboost\]'"):
+        make_estimator("xgboost", "classification")
+
+
+@pytest.mark.parametrize("family", INSTALLED)
 def test_classifier_fits_wine(family: str) -> None:
     X, y = load_wine(return_X_y=True, as_frame=True)
     X = StandardScaler().fit_transform(X)
@@ -37,7 +60,7 @@ def test_classifier_fits_wine(family: str) -> None:
     assert (model.predict(X) == y).mean() > 0.95
 
 
-@pytest.mark.parametrize("family", FAMILIES)
+@pytest.mark.parametrize("family", INSTALLED)
 def test_regressor_fits_diabetes(family: str) -> None:
     X, y = load_diabetes(return_X_y=True, as_frame=True)
     model = make_estimator(family, "regression")
@@ -65,6 +88,6 @@ def test_unknown_family_and_task() -> None:
     assert "`models.candidates`" in message
     assert "'random_forrest'" in message
     assert "did you mean 'random_forest'" in message
-    assert "linear, random_forest, hist_gradient_boosting, lightgbm" in message
+    assert ", ".join(FAMILIES) in message
     with pytest.raises(ConfigError, match="did you mean 'regression'"):
         make_estimator("linear", "regresion")
