@@ -32,7 +32,7 @@ lint: $(VENV)/.dev
 	$(BIN)/lint-imports
 
 test: $(VENV)/.dev lint
-	$(BIN)/pytest
+	$(BIN)/pytest -q
 
 bench: $(VENV)/.dev
 	$(BIN)/python -m bench

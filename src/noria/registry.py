@@ -237,6 +237,8 @@ def alias_holder(metadata: MetadataStore, name: str, alias: str) -> int | None:
 class PromotionGates:
     """The gates a promotion must pass (built from ``noria.yaml``'s ``promotion:``).
 
+    ``PromotionGates()`` has no gate at all; :meth:`from_spec` gives ``noria.yaml``'s.
+
     Attributes:
         min_metrics: holdout metrics that must be at least these values.
         max_metrics: holdout metrics that must be at most these values.
@@ -251,7 +253,7 @@ class PromotionGates:
     metric: str | None = None
     greater_is_better: bool = True
     min_improvement: float = 0.0
-    require_validation: bool = True
+    require_validation: bool = False
 
     @classmethod
     def from_spec(cls, spec: PromotionSpec, *, default_metric: str | None) -> PromotionGates:
@@ -458,7 +460,9 @@ def promote(
     """
     candidate = get_version(metadata, name, version)
     _check_alias_name(to)
-    results = check_gates(metadata, candidate, gates or PromotionGates(), alias=to, artifacts=artifacts)
+    results = check_gates(
+        metadata, candidate, gates or PromotionGates(), alias=to, artifacts=artifacts
+    )
     failed = [r for r in results if not r.passed]
     verdicts = {r.gate: {"passed": r.passed, "detail": r.detail} for r in results}
     if failed and not force:
@@ -711,7 +715,8 @@ th{background:#f4f4f4;text-align:left}code{font-size:90%}
 <tr><th>run</th><td><code>{{ card.run_id or "-" }}</code> ({{ card.run_status or "-" }})</td></tr>
 </table>
 <h2>Data</h2><ul>
-{% for k, v in card.data.items() %}<li>{{ k }}: {{ fmt(v) }}</li>{% else %}<li>none recorded</li>{% endfor %}
+{% for k, v in card.data.items() %}<li>{{ k }}: {{ fmt(v) }}</li>
+{% else %}<li>none recorded</li>{% endfor %}
 </ul>
 <h2>Metrics (holdout)</h2><table><tr><th>metric</th><th>value</th></tr>
 {% for k, v in card.metrics.items() %}<tr><td>{{ k }}</td><td>{{ fmt(v) }}</td></tr>{% endfor %}

@@ -1,0 +1,450 @@
+"""A fitted noria model compiled to plain NumPy: the serving fast path.
+
+scikit-learn's ``Pipeline.predict`` on one row spends milliseconds in pandas indexing, input
+validation and a Python call per tree. :func:`compile_model` turns the pipelines noria itself
+builds (:mod:`noria.features.preprocess` feeding one estimator) into a :class:`FastModel`:
+
+* preprocessing: numeric columns (median imputation, standard scaling), one-hot and ordinal
+  encodings, each a few vectorised NumPy operations on the input columns;
+* estimators: histogram gradient boosting and random forests (every tree walked at once, one
+  NumPy step per tree level), linear and logistic models (a matrix product).
+
+Anything else (datetime parts, target encoding, LightGBM, a user's own estimator) raises
+:class:`NotCompilable`, and :mod:`noria.serve.predictor` keeps scikit-learn's own path. A
+compiled model is only ever used after a parity check against the original on probe rows
+(:func:`probe_columns`), within :data:`TOLERANCE`.
+
+A :class:`FastModel` saves to one blob of NumPy arrays and JSON (:meth:`FastModel.dumps`), loaded
+without pickle and without importing scikit-learn or pandas: that is what makes ``noria serve``
+ready in well under two seconds. This module is not for training or for models noria did not
+build.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import orjson
+
+__all__ = ["TOLERANCE", "FastModel", "NotCompilable", "compile_model", "probe_columns"]
+
+#: Largest absolute difference allowed between compiled and original outputs (probabilities or
+#: regression values, the latter relative to their scale).
+TOLERANCE = 1e-6
+
+#: Format of :meth:`FastModel.dumps`; a blob of another format is compiled again.
+FORMAT = 1
+
+#: Rows walked through the trees at once (keeps the node arrays of a chunk in cache).
+_CHUNK = 128
+
+
+class NotCompilable(Exception):
+    """The model has a part :func:`compile_model` does not know; the message says which."""
+
+
+# --------------------------------------------------------------------------- the model
+
+
+@dataclass
+class FastModel:
+    """A compiled model: preprocessing blocks, then a tree ensemble or a linear model.
+
+    ``blocks`` are dicts: ``{"kind": "numeric", "columns", "fill", "mean", "scale"}``,
+    ``{"kind": "onehot", "columns", "categories"}`` or ``{"kind": "ordinal", "columns",
+    "categories", "unknown", "missing"}``. ``head`` is ``{"kind": "trees" | "linear", "link":
+    "identity" | "exp" | "logistic" | "softmax" | "mean_proba", …}`` with its arrays.
+    """
+
+    task: str
+    classes: list[Any]
+    blocks: list[dict[str, Any]]
+    head: dict[str, Any]
+    arrays: dict[str, np.ndarray] = field(default_factory=dict)
+    _lookups: list[list[dict[str, int]]] = field(default_factory=list, repr=False)
+
+    def __post_init__(self) -> None:
+        self._lookups = [
+            [{c: i for i, c in enumerate(cats)} for cats in b.get("categories", [])]
+            for b in self.blocks
+        ]
+        self._classes = np.asarray(self.classes, dtype=object) if self.classes else None
+
+    # ------------------------------------------------------------------ predict
+
+    def features(self, columns: dict[str, np.ndarray], n: int) -> np.ndarray:
+        """The model's feature matrix from input columns (float arrays, or object arrays)."""
+        parts: list[np.ndarray] = []
+        for block, lookups in zip(self.blocks, self._lookups, strict=True):
+            kind = block["kind"]
+            if kind == "numeric":
+                k = len(block["columns"])
+                x = np.empty((n, k))
+                for j, name in enumerate(block["columns"]):
+                    x[:, j] = columns[name]
+                fill = self.arrays[block["fill"]]
+                x = np.where(np.isnan(x), fill, x)
+                if block.get("mean"):
+                    x -= self.arrays[block["mean"]]
+                if block.get("scale"):
+                    x /= self.arrays[block["scale"]]
+                parts.append(x)
+            elif kind == "onehot":
+                for name, lookup in zip(block["columns"], lookups, strict=True):
+                    x = np.zeros((n, len(lookup)))
+                    for i, value in enumerate(columns[name].tolist()):
+                        key = "missing" if value is None or value != value else str(value)
+                        j = lookup.get(key)
+                        if j is not None:
+                            x[i, j] = 1.0
+                    parts.append(x)
+            else:  # ordinal
+                x = np.empty((n, len(block["columns"])))
+                for j, (name, lookup) in enumerate(zip(block["columns"], lookups, strict=True)):
+                    for i, value in enumerate(columns[name].tolist()):
+                        if value is None or value != value:
+                            x[i, j] = block["missing"]
+                        else:
+                            x[i, j] = lookup.get(str(value), block["unknown"])
+                parts.append(x)
+        return parts[0] if len(parts) == 1 else np.concatenate(parts, axis=1)
+
+    def raw(self, x: np.ndarray) -> np.ndarray:
+        """The head's output before its link: ``(n, k)`` scores."""
+        head, a = self.head, self.arrays
+        if head["kind"] == "linear":
+            return x @ a["coef"].T + a["intercept"]
+        n = x.shape[0]
+        if head.get("float32"):  # scikit-learn's trees compare float32 inputs
+            x = x.astype(np.float32).astype(np.float64)
+        if n > _CHUNK:
+            return np.concatenate([self.raw(x[i : i + _CHUNK]) for i in range(0, n, _CHUNK)])
+        roots = a["roots"]
+        nodes = np.broadcast_to(roots, (n, roots.shape[0]))
+        feature, threshold, children = a["feature"], a["threshold"], a["children"]
+        if np.isnan(x).any():  # not after noria's imputation; kept right for other inputs
+            rows = np.arange(n)[:, None]
+            left, right, missing_left = a["left"], a["right"], a["missing_left"]
+            for _ in range(int(head["depth"])):
+                values = x[rows, feature[nodes]]
+                go_left = np.where(
+                    np.isnan(values), missing_left[nodes], values <= threshold[nodes]
+                )
+                nodes = np.where(go_left, left[nodes], right[nodes])
+        else:
+            flat = x.ravel()
+            base = (np.arange(n, dtype=np.intp) * x.shape[1])[:, None]
+            for _ in range(int(head["depth"])):
+                go_left = flat[base + feature[nodes]] <= threshold[nodes]
+                nodes = children[2 * nodes + go_left]
+        leaves = a["value"][nodes]  # (n, trees, k)
+        return leaves.sum(axis=1) * head.get("scale", 1.0) + a["baseline"]
+
+    def predict(self, columns: dict[str, np.ndarray], n: int) -> tuple[Any, np.ndarray | None]:
+        """``(predictions, probabilities or None)`` for ``n`` rows of input columns."""
+        raw = self.raw(self.features(columns, n))
+        link = self.head["link"]
+        if self.task == "regression":
+            values = raw[:, 0]
+            return (np.exp(values) if link == "exp" else values), None
+        if link == "logistic":
+            p = 1.0 / (1.0 + np.exp(-raw[:, 0]))
+            proba = np.column_stack([1.0 - p, p])
+        elif link == "softmax":
+            z = np.exp(raw - raw.max(axis=1, keepdims=True))
+            proba = z / z.sum(axis=1, keepdims=True)
+        else:  # mean_proba: forests average normalised leaf distributions
+            proba = raw
+        assert self._classes is not None
+        return self._classes[np.argmax(proba, axis=1)], proba
+
+    # ------------------------------------------------------------------ bytes
+
+    def dumps(self) -> bytes:
+        """The model as one blob: a NumPy ``.npz`` of its arrays plus a JSON header."""
+        header = {
+            "format": FORMAT,
+            "task": self.task,
+            "classes": self.classes,
+            "blocks": self.blocks,
+            "head": self.head,
+        }
+        buffer = io.BytesIO()
+        arrays = dict(self.arrays)
+        arrays["__header__"] = np.frombuffer(orjson.dumps(header), dtype=np.uint8)
+        np.savez(buffer, allow_pickle=False, **arrays)
+        return buffer.getvalue()
+
+    @classmethod
+    def loads(cls, data: bytes) -> FastModel:
+        """A model back from :meth:`dumps` (no pickle is ever loaded).
+
+        Raises:
+            NotCompilable: the blob is of another format.
+        """
+        with np.load(io.BytesIO(data), allow_pickle=False) as npz:
+            arrays = {k: npz[k] for k in npz.files}
+        header = orjson.loads(arrays.pop("__header__").tobytes())
+        if header.get("format") != FORMAT:
+            raise NotCompilable(f"compiled format {header.get('format')} is not {FORMAT}")
+        return cls(
+            task=header["task"],
+            classes=header["classes"],
+            blocks=header["blocks"],
+            head=header["head"],
+            arrays=arrays,
+        )
+
+
+# --------------------------------------------------------------------------- compiling
+
+
+def _name(obj: Any) -> str:
+    return type(obj).__name__
+
+
+def _steps(transformer: Any) -> list[Any]:
+    if _name(transformer) == "Pipeline":
+        return [step for _, step in transformer.steps]
+    return [transformer]
+
+
+def _func(step: Any) -> str:
+    return getattr(getattr(step, "func", None), "__name__", "")
+
+
+def compile_model(model: Any, task: str) -> FastModel:
+    """Compile a fitted ``Pipeline([("preprocess", ColumnTransformer), ("model", est)])``.
+
+    Raises:
+        NotCompilable: a part is not supported; the message names it.
+    """
+    if _name(model) != "Pipeline" or len(model.steps) != 2:
+        raise NotCompilable(f"{_name(model)} is not a noria preprocessing + estimator pipeline")
+    pre, est = model.steps[0][1], model.steps[1][1]
+    if _name(pre) != "ColumnTransformer":
+        raise NotCompilable(f"preprocessing {_name(pre)} is not a ColumnTransformer")
+    arrays: dict[str, np.ndarray] = {}
+    blocks: list[dict[str, Any]] = []
+    for name, transformer, columns in pre.transformers_:
+        if name == "remainder" or transformer == "drop":
+            continue
+        if isinstance(columns, str) or not all(isinstance(c, str) for c in columns):
+            raise NotCompilable(f"transformer '{name}' selects columns by position")
+        blocks.append(_block(len(blocks), transformer, list(columns), arrays))
+    head = _head(est, task, arrays)
+    classes = [c.item() if hasattr(c, "item") else c for c in getattr(est, "classes_", [])]
+    return FastModel(task=task, classes=classes, blocks=blocks, head=head, arrays=arrays)
+
+
+def _block(
+    index: int, transformer: Any, columns: list[str], arrays: dict[str, np.ndarray]
+) -> dict[str, Any]:
+    steps = _steps(transformer)
+    kinds = [(_name(s), _func(s)) for s in steps]
+    prefix = f"b{index}_"
+    if kinds[:2] == [("FunctionTransformer", "to_float"), ("SimpleImputer", "")]:
+        imputer = steps[1]
+        if imputer.strategy not in ("median", "mean"):
+            raise NotCompilable(f"numeric imputation '{imputer.strategy}'")
+        stats = np.asarray(imputer.statistics_, dtype=float)
+        arrays[prefix + "fill"] = np.where(np.isnan(stats), 0.0, stats)
+        block: dict[str, Any] = {"kind": "numeric", "columns": columns, "fill": prefix + "fill"}
+        if len(steps) == 3:
+            scaler = steps[2]
+            if _name(scaler) != "StandardScaler":
+                raise NotCompilable(f"numeric step {_name(scaler)}")
+            if scaler.with_mean:
+                arrays[prefix + "mean"] = np.asarray(scaler.mean_, dtype=float)
+                block["mean"] = prefix + "mean"
+            if scaler.with_std:
+                arrays[prefix + "scale"] = np.asarray(scaler.scale_, dtype=float)
+                block["scale"] = prefix + "scale"
+        elif len(steps) != 2:
+            raise NotCompilable("numeric pipeline of unexpected shape")
+        return block
+    if kinds and kinds[0] == ("FunctionTransformer", "to_category_strings"):
+        rest = steps[1:]
+        names = [_name(s) for s in rest]
+        if names == ["SimpleImputer", "OneHotEncoder"]:
+            imputer, encoder = rest
+            if imputer.strategy != "constant" or imputer.fill_value != "missing":
+                raise NotCompilable("one-hot imputation is not the constant 'missing'")
+            if encoder.drop_idx_ is not None or getattr(encoder, "_infrequent_enabled", False):
+                raise NotCompilable("one-hot encoder with drop or infrequent categories")
+            if encoder.handle_unknown != "ignore":
+                raise NotCompilable("one-hot encoder that fails on unknown values")
+            cats = [[str(c) for c in cat] for cat in encoder.categories_]
+            return {"kind": "onehot", "columns": columns, "categories": cats}
+        if names == ["OrdinalEncoder"]:
+            (encoder,) = rest
+            if encoder.handle_unknown != "use_encoded_value":
+                raise NotCompilable("ordinal encoder that fails on unknown values")
+            cats = []
+            for cat in encoder.categories_:
+                values = [c for c in cat if isinstance(c, str)]
+                if len(values) != len(cat) and not all(isinstance(c, str) or c != c for c in cat):
+                    raise NotCompilable("ordinal categories that are not strings")
+                cats.append(values)
+            return {
+                "kind": "ordinal",
+                "columns": columns,
+                "categories": cats,
+                "unknown": float(encoder.unknown_value),
+                "missing": float(encoder.encoded_missing_value),
+            }
+    raise NotCompilable(f"preprocessing {' → '.join(n for n, _ in kinds)}")
+
+
+def _head(est: Any, task: str, arrays: dict[str, np.ndarray]) -> dict[str, Any]:
+    name = _name(est)
+    if name in ("HistGradientBoostingClassifier", "HistGradientBoostingRegressor"):
+        return _hgb(est, task, arrays)
+    if name in (
+        "RandomForestClassifier",
+        "RandomForestRegressor",
+        "ExtraTreesClassifier",
+        "ExtraTreesRegressor",
+    ):
+        return _forest(est, task, arrays)
+    if name in ("LogisticRegression", "Ridge", "LinearRegression", "Lasso", "ElasticNet"):
+        coef = np.atleast_2d(np.asarray(est.coef_, dtype=float))
+        arrays["coef"] = coef
+        arrays["intercept"] = np.atleast_1d(np.asarray(est.intercept_, dtype=float))
+        if task == "regression":
+            return {"kind": "linear", "link": "identity"}
+        return {"kind": "linear", "link": "logistic" if coef.shape[0] == 1 else "softmax"}
+    raise NotCompilable(f"estimator {name}")
+
+
+def _pack_trees(trees: list[dict[str, np.ndarray]], arrays: dict[str, np.ndarray], k: int) -> int:
+    """Concatenate trees (dicts of node arrays, leaves pointing at themselves); their depth."""
+    offsets = np.cumsum([0] + [len(t["feature"]) for t in trees[:-1]])
+    arrays["roots"] = offsets.astype(np.int64)
+    for key in ("feature", "threshold", "missing_left"):
+        arrays[key] = np.concatenate([t[key] for t in trees])
+    for key in ("left", "right"):
+        arrays[key] = np.concatenate([t[key] + o for t, o in zip(trees, offsets, strict=True)])
+    arrays["value"] = np.concatenate([t["value"] for t in trees]).reshape(-1, k)
+    # children[2 * node + go_left]: the right child at even, the left child at odd positions
+    arrays["children"] = np.stack([arrays["right"], arrays["left"]], axis=1).reshape(-1)
+    depth = 0
+    for t in trees:
+        depth = max(depth, _depth(t["left"], t["right"]))
+    return depth
+
+
+def _depth(left: np.ndarray, right: np.ndarray) -> int:
+    depth, level = 0, np.array([0])
+    while True:
+        nxt = np.concatenate([left[level], right[level]])
+        nxt = nxt[nxt != np.concatenate([level, level])]
+        if nxt.size == 0:
+            return depth
+        depth, level = depth + 1, nxt
+
+
+def _hgb(est: Any, task: str, arrays: dict[str, np.ndarray]) -> dict[str, Any]:
+    k = int(est.n_trees_per_iteration_)
+    trees = []
+    for iteration in est._predictors:
+        for slot, predictor in enumerate(iteration):
+            nodes = predictor.nodes
+            if nodes["is_categorical"].any():
+                raise NotCompilable("gradient boosting with categorical splits")
+            n = len(nodes)
+            own = np.arange(n)
+            leaf = nodes["is_leaf"].astype(bool)
+            value = np.zeros((n, k))
+            value[:, slot] = np.where(leaf, nodes["value"], 0.0)
+            trees.append(
+                {
+                    "feature": np.where(leaf, 0, nodes["feature_idx"]).astype(np.int64),
+                    "threshold": nodes["num_threshold"].astype(float),
+                    "missing_left": nodes["missing_go_to_left"].astype(bool),
+                    "left": np.where(leaf, own, nodes["left"]).astype(np.int64),
+                    "right": np.where(leaf, own, nodes["right"]).astype(np.int64),
+                    "value": value,
+                }
+            )
+    arrays["baseline"] = np.asarray(est._baseline_prediction, dtype=float).reshape(-1)
+    depth = _pack_trees(trees, arrays, k)
+    loss = _name(getattr(est, "_loss", None))
+    if task == "regression":
+        links = {"HalfSquaredError": "identity", "AbsoluteError": "identity"}
+        links |= {"PinballLoss": "identity", "HalfPoissonLoss": "exp", "HalfGammaLoss": "exp"}
+        if loss not in links:
+            raise NotCompilable(f"gradient boosting loss {loss}")
+        return {"kind": "trees", "link": links[loss], "depth": depth}
+    return {"kind": "trees", "link": "logistic" if k == 1 else "softmax", "depth": depth}
+
+
+def _forest(est: Any, task: str, arrays: dict[str, np.ndarray]) -> dict[str, Any]:
+    trees = []
+    k = len(est.classes_) if task == "classification" else 1
+    for tree in est.estimators_:
+        t = tree.tree_
+        if t.n_outputs != 1:
+            raise NotCompilable("multi-output forest")
+        leaf = t.children_left == -1
+        own = np.arange(t.node_count)
+        value = np.asarray(t.value[:, 0, :], dtype=float)
+        if task == "classification":
+            total = value.sum(axis=1, keepdims=True)
+            value = np.divide(value, total, out=np.zeros_like(value), where=total > 0)
+        missing = getattr(t, "missing_go_to_left", np.zeros(t.node_count, dtype=np.uint8))
+        trees.append(
+            {
+                "feature": np.where(leaf, 0, t.feature).astype(np.int64),
+                "threshold": np.asarray(t.threshold, dtype=float),
+                "missing_left": np.asarray(missing).astype(bool),
+                "left": np.where(leaf, own, t.children_left).astype(np.int64),
+                "right": np.where(leaf, own, t.children_right).astype(np.int64),
+                "value": value,
+            }
+        )
+    arrays["baseline"] = np.zeros(k)
+    depth = _pack_trees(trees, arrays, k)
+    scale = 1.0 / len(est.estimators_)
+    link = "mean_proba" if task == "classification" else "identity"
+    return {"kind": "trees", "link": link, "depth": depth, "scale": scale, "float32": True}
+
+
+# --------------------------------------------------------------------------- parity probes
+
+
+def probe_columns(
+    model: FastModel, signature: list[dict[str, Any]], n: int = 64, seed: int = 0
+) -> dict[str, np.ndarray]:
+    """Input columns that exercise a compiled model: typical values, extremes, missing values,
+    every known category and an unknown one."""
+    rng = np.random.default_rng(seed)
+    columns: dict[str, np.ndarray] = {}
+    centre: dict[str, tuple[float, float]] = {}
+    cats: dict[str, list[str]] = {}
+    for block in model.blocks:
+        if block["kind"] == "numeric":
+            fill = model.arrays[block["fill"]]
+            scale = model.arrays[block["scale"]] if block.get("scale") else np.abs(fill) + 1
+            for j, name in enumerate(block["columns"]):
+                centre[name] = (float(fill[j]), float(scale[j]) or 1.0)
+        else:
+            for name, values in zip(block["columns"], block["categories"], strict=True):
+                cats[name] = list(values)
+    for col in signature:
+        name = col["name"]
+        if name in cats:
+            pool = [*cats[name], "~unseen~"]
+            values = [pool[i % len(pool)] for i in rng.permutation(n)]
+            for i in range(0, n, 7):
+                values[i] = None
+            columns[name] = np.array(values, dtype=object)
+        else:
+            mid, spread = centre.get(name, (0.0, 1.0))
+            values_f = mid + spread * rng.normal(0, 1.5, n)
+            values_f[::5] = np.nan
+            columns[name] = values_f
+    return columns

@@ -1,0 +1,283 @@
+"""Request payloads checked against a model's signature and turned into input columns.
+
+Every payload shape the server accepts becomes the same thing: one NumPy array per signature
+column (``float64`` with NaN for missing numbers, ``object`` for strings, ``None`` for missing)
+and a row count. The shapes:
+
+* noria: ``{"records": [{column: value, …}, …]}`` or ``{"columns": [...], "data": [[...], …]}``;
+* MLflow's ``/invocations``: ``dataframe_split``, ``dataframe_records``, ``instances`` (records
+  or rows of values in signature order) and ``inputs`` (records, or a mapping of columns);
+* the Open Inference Protocol (KServe V2): one tensor per column.
+
+Rules, decided here: ``null`` is a missing value, which the model's own imputation handles; a
+column the signature lacks is refused (``extra_columns: reject``, the default) or dropped
+(``ignore``); numbers must be JSON numbers (not strings, not booleans) and finite; string
+columns take strings only; an empty batch is refused. Every error is a
+:class:`~noria.errors.DataError` (HTTP 422) whose message starts with the field's path
+(``records[3].bill_length_mm``) and says what would fix it.
+
+Not here: HTTP, the model itself.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from noria.errors import DataError, did_you_mean
+
+__all__ = ["Columns", "Signature", "kind_of"]
+
+_NONE = type(None)
+_NUMBER_TYPES = frozenset({int, float, _NONE})
+_STRING_TYPES = frozenset({str, _NONE})
+_BOOL_TYPES = frozenset({bool, _NONE})
+
+
+def kind_of(dtype: str) -> str:
+    """``number``, ``string``, ``bool`` or ``datetime`` for a pandas dtype string."""
+    d = dtype.lower()
+    if d.startswith(("float", "int", "uint", "timedelta")):
+        return "number"
+    if d in ("bool", "boolean"):
+        return "bool"
+    if d.startswith("datetime"):
+        return "datetime"
+    return "string"
+
+
+@dataclass(frozen=True)
+class Columns:
+    """Validated input: one array per signature column, and the number of rows."""
+
+    values: dict[str, np.ndarray]
+    n: int
+
+
+class Signature:
+    """A model's input columns and kinds; checks payloads and builds :class:`Columns`.
+
+    Args:
+        signature: ``[{"name": …, "dtype": …}, …]`` as a model version stores it.
+        extra_columns: ``"reject"`` or ``"ignore"`` columns the signature does not have.
+    """
+
+    def __init__(self, signature: Sequence[Mapping[str, Any]], extra_columns: str = "reject"):
+        self.names = [str(c["name"]) for c in signature]
+        self.dtypes = {str(c["name"]): str(c["dtype"]) for c in signature}
+        self.kinds = {name: kind_of(dtype) for name, dtype in self.dtypes.items()}
+        self._known = set(self.names)
+        self.extra_columns = extra_columns
+
+    # ------------------------------------------------------------------ shapes
+
+    def from_records(self, records: Any, where: str = "records") -> Columns:
+        """Columns from a list of ``{column: value}`` objects."""
+        if not isinstance(records, list):
+            raise DataError(f"{where}: expected a list of objects, got {_type(records)}")
+        if not records:
+            raise DataError(f"{where}: empty batch; send at least one row")
+        names = self.names
+        values: dict[str, list[Any]] = {}
+        try:
+            for name in names:
+                values[name] = [r[name] for r in records]
+        except (KeyError, TypeError):
+            self._record_error(records, where)
+        n = len(names)
+        if any(len(r) != n for r in records):
+            self._record_error(records, where)
+        return self._columns(values, len(records), lambda i, c: f"{where}[{i}].{c}")
+
+    def _record_error(self, records: list[Any], where: str) -> None:
+        for i, record in enumerate(records):
+            if not isinstance(record, dict):
+                raise DataError(f"{where}[{i}]: expected an object of columns, got {_type(record)}")
+            for name in self.names:
+                if name not in record:
+                    raise DataError(
+                        f"{where}[{i}]: missing column '{name}'; the model needs "
+                        f"{', '.join(self.names)}"
+                    )
+            if self.extra_columns == "reject":
+                for key in record:
+                    if key not in self._known:
+                        raise DataError(self._extra(f"{where}[{i}]", key))
+        if self.extra_columns == "ignore":
+            return
+        raise DataError(f"{where}: malformed records")  # pragma: no cover - unreachable
+
+    def from_split(self, columns: Any, data: Any, where: str = "") -> Columns:
+        """Columns from ``columns`` (names) and ``data`` (rows of values in that order)."""
+        cw, dw = f"{where}columns", f"{where}data"
+        if not isinstance(columns, list) or not all(isinstance(c, str) for c in columns):
+            raise DataError(f"{cw}: expected a list of column names")
+        if not isinstance(data, list):
+            raise DataError(f"{dw}: expected a list of rows, got {_type(data)}")
+        if not data:
+            raise DataError(f"{dw}: empty batch; send at least one row")
+        if len(set(columns)) != len(columns):
+            dup = next(c for c in columns if columns.count(c) > 1)
+            raise DataError(f"{cw}: column '{dup}' appears twice")
+        self._check_names(columns, cw)
+        width = len(columns)
+        for i, row in enumerate(data):
+            if not isinstance(row, list) or len(row) != width:
+                got = f"{len(row)} values" if isinstance(row, list) else _type(row)
+                raise DataError(f"{dw}[{i}]: expected a list of {width} values, got {got}")
+        index = {c: j for j, c in enumerate(columns)}
+        values = {name: [row[index[name]] for row in data] for name in self.names}
+        return self._columns(values, len(data), lambda i, c: f"{dw}[{i}] column {c}")
+
+    def from_mapping(self, mapping: Any, where: str = "inputs") -> Columns:
+        """Columns from ``{column: [values…]}`` (or one value per column for one row)."""
+        if not isinstance(mapping, dict):
+            raise DataError(f"{where}: expected an object of columns, got {_type(mapping)}")
+        self._check_names(list(mapping), where)
+        lists = {k: v if isinstance(v, list) else [v] for k, v in mapping.items()}
+        lengths = {len(lists[name]) for name in self.names}
+        if len(lengths) != 1:
+            raise DataError(f"{where}: columns have different lengths ({sorted(lengths)})")
+        n = lengths.pop()
+        if n == 0:
+            raise DataError(f"{where}: empty batch; send at least one row")
+        values = {name: lists[name] for name in self.names}
+        return self._columns(values, n, lambda i, c: f"{where}.{c}[{i}]")
+
+    def from_rows(self, rows: Any, where: str = "instances") -> Columns:
+        """Columns from rows of values in signature order (``instances: [[…], …]``)."""
+        return self.from_split(list(self.names), rows, where=f"{where}:")
+
+    def _check_names(self, names: Sequence[str], where: str) -> None:
+        missing = [n for n in self.names if n not in set(names)]
+        if missing:
+            raise DataError(
+                f"{where}: missing column '{missing[0]}'; the model needs {', '.join(self.names)}"
+            )
+        if self.extra_columns == "reject":
+            for name in names:
+                if name not in self._known:
+                    raise DataError(self._extra(where, name))
+
+    def _extra(self, where: str, name: str) -> str:
+        return (
+            f"{where}: unknown column '{name}'{did_you_mean(name, self.names)}; the model takes "
+            f"{', '.join(self.names)} (or set serve.extra_columns: ignore)"
+        )
+
+    # ------------------------------------------------------------------ values
+
+    def _columns(self, values: dict[str, list[Any]], n: int, at: Any) -> Columns:
+        out: dict[str, np.ndarray] = {}
+        for name, column in values.items():
+            kind = self.kinds[name]
+            types = set(map(type, column))
+            if kind == "number":
+                if not types <= _NUMBER_TYPES:
+                    self._bad(column, name, at, _NUMBER_TYPES, "a number (or null)")
+                try:
+                    array = np.array(column, dtype=float)
+                except OverflowError:
+                    array = np.array([_to_float(v) for v in column], dtype=float)
+                bad = np.isinf(array)
+                if float in types:  # NaN given as a float (Python callers); null is missing
+                    bad |= np.isnan(array) & np.array([v is not None for v in column])
+                if bad.any():
+                    i = int(np.argmax(bad))
+                    raise DataError(
+                        f"{at(i, name)}: {column[i]!r} is not a finite number; send a finite "
+                        "number, or null for a missing value"
+                    )
+                out[name] = array
+            elif kind == "bool":
+                if not types <= _BOOL_TYPES:
+                    self._bad(column, name, at, _BOOL_TYPES, "true, false or null")
+                out[name] = np.array(column, dtype=object)
+            else:
+                if not types <= _STRING_TYPES:
+                    self._bad(column, name, at, _STRING_TYPES, "a string (or null)")
+                out[name] = np.array(column, dtype=object)
+        return Columns(out, n)
+
+    @staticmethod
+    def _bad(column: list[Any], name: str, at: Any, allowed: frozenset[type], want: str) -> None:
+        for i, value in enumerate(column):
+            if type(value) not in allowed:
+                raise DataError(
+                    f"{at(i, name)}: expected {want}, got {_type(value)} {_show(value)}"
+                )
+
+    # ------------------------------------------------------------------ frames
+
+    def from_frame(self, frame: Any, where: str = "input") -> Columns:
+        """Columns from a pandas DataFrame (batch scoring), with the same rules."""
+        import pandas as pd
+
+        self._check_names([str(c) for c in frame.columns], f"{where} columns")
+        if len(frame) == 0:
+            raise DataError(f"{where}: no rows")
+        out: dict[str, np.ndarray] = {}
+        for name in self.names:
+            series = frame[name]
+            kind = self.kinds[name]
+            if kind == "number":
+                if pd.api.types.is_bool_dtype(series.dtype) or not (
+                    pd.api.types.is_numeric_dtype(series.dtype) or series.isna().all()
+                ):
+                    bad = _first_non_number(series)
+                    raise DataError(
+                        f"{where} column '{name}': expected numbers, got {series.dtype}"
+                        + (f" (row {bad[0]}: {bad[1]!r})" if bad else "")
+                    )
+                array = series.to_numpy(dtype=float, na_value=np.nan)
+                if np.isinf(array).any():
+                    row = int(np.argmax(np.isinf(array)))
+                    raise DataError(f"{where} column '{name}' row {row}: infinite value")
+                out[name] = array
+            else:
+                values = series.astype(object).to_numpy()
+                missing = pd.isna(values)
+                values = values.copy()
+                values[missing] = None
+                if kind == "string":
+                    keep = ~missing
+                    values[keep] = [str(v) for v in values[keep]]
+                out[name] = values
+        return Columns(out, len(frame))
+
+
+def _to_float(value: Any) -> float:
+    try:
+        return float("nan") if value is None else float(value)
+    except OverflowError:
+        return float("inf")
+
+
+def _first_non_number(series: Any) -> tuple[int, Any] | None:
+    for i, value in enumerate(series.tolist()):
+        if value is None or (isinstance(value, float) and math.isnan(value)):
+            continue
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            return i, value
+    return None
+
+
+def _type(value: Any) -> str:
+    return {
+        dict: "an object",
+        list: "a list",
+        str: "a string",
+        bool: "a boolean",
+        int: "a number",
+        float: "a number",
+        _NONE: "null",
+    }.get(type(value), type(value).__name__)
+
+
+def _show(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."

@@ -1,0 +1,65 @@
+"""The predictor: compiled NumPy path against scikit-learn (parity), cache, ONNX when present."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+
+from noria.project import Project
+from noria.serve.fast import FastModel, compile_model
+from noria.serve.predictor import Predictor, onnx_available
+
+from .conftest import fit_penguins, register
+
+
+@pytest.mark.parametrize("family", ["hist_gradient_boosting", "random_forest", "linear"])
+def test_compiled_agrees_with_sklearn_on_real_rows(family: str) -> None:
+    model, x = fit_penguins(family)
+    fast = FastModel.loads(compile_model(model, "classification").dumps())
+    from noria.serve.schema import Signature
+
+    sig = Signature([{"name": str(c), "dtype": str(t)} for c, t in x.dtypes.items()])
+    cols = sig.from_frame(x)
+    values, proba = fast.predict(cols.values, cols.n)
+    expected = model.predict_proba(x)
+    assert np.max(np.abs(proba - expected)) < 1e-6
+    assert (values == model.predict(x)).all()
+
+
+def test_load_uses_compiled_cache(tmp_path: Any, penguins_models: Any) -> None:
+    model, _, x = penguins_models
+    project = Project(tmp_path)
+    register(project, model, x, {"accuracy": 0.9})
+    cache = project.home / "serve"
+    first = Predictor.load(
+        project.metadata, project.artifacts, "penguins", cache_dir=cache, onnx="never"
+    )
+    assert first.path == "compiled" and (cache / "compiled.json").is_file()
+    again = Predictor.load(
+        project.metadata, project.artifacts, "penguins@1", cache_dir=cache, onnx="never"
+    )
+    assert again._sklearn is None  # loaded without scikit-learn
+    got = again.predict(again.signature.from_frame(x.head(20)))
+    assert got.predictions == list(model.predict(x.head(20)))
+
+
+def test_onnx_parity_when_installed(tmp_path: Any) -> None:
+    if not onnx_available():
+        pytest.skip("the onnx extra is not installed")
+    model, x = fit_penguins("linear")
+    project = Project(tmp_path)
+    register(project, model, x, {"accuracy": 0.9})
+    from noria.serve.predictor import ONNX_TOLERANCE, _session, _try_onnx
+
+    fast = compile_model(model, "classification")
+    sig = [{"name": str(c), "dtype": str(t)} for c, t in x.dtypes.items()]
+    session, record = _try_onnx(model, fast, "classification", sig, quantize=False)
+    assert session is not None, record
+    sess, name = _session(record["onnx_bytes"])
+    from noria.serve.schema import Signature
+
+    cols = Signature(sig).from_frame(x)
+    proba = sess.run(None, {name: fast.features(cols.values, cols.n).astype(np.float32)})[1]
+    assert np.max(np.abs(np.asarray(proba) - model.predict_proba(x))) < ONNX_TOLERANCE
