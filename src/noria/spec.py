@@ -84,7 +84,8 @@ class PromotionSpec(_Model):
         default_factory=dict, description="holdout metrics that must be at least this"
     )
     max_metrics: dict[str, float] = Field(
-        default_factory=dict, description="holdout metrics (losses, errors) that must be at most this"
+        default_factory=dict,
+        description="holdout metrics (losses, errors) that must be at most this",
     )
     metric: str = Field("auto", description="the metric compared with the champion's")
     min_improvement: float = Field(
@@ -262,8 +263,8 @@ store:
   artifacts: .noria/artifacts           # a folder or an fsspec URL (s3://bucket/prefix)
 
 promotion:                        # the gates of `noria promote NAME VERSION --to champion`
-  min_metrics: {{}}                 # holdout metrics that must be at least this, e.g. {{accuracy: 0.9}}
-  max_metrics: {{}}                 # holdout losses/errors that must be at most this, e.g. {{rmse: 10}}
+  min_metrics: {{}}                 # holdout metrics at least this: {{accuracy: 0.9}}
+  max_metrics: {{}}                 # holdout losses/errors at most this: {{rmse: 10}}
   metric: auto                    # compared with the current holder's; auto = models.metric
   min_improvement: 0.0            # how much better than the current holder, on the same holdout
   require_validation: true        # the version's data validation must have passed
