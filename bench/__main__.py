@@ -15,6 +15,7 @@ from bench._common import Report, format_table, log, write_results
 BENCHMARKS = {
     "engine": "bench.engine",
     "tracking": "bench.tracking",
+    "validation": "bench.validation",
     "serving": "bench.serving",
 }
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from noria.errors import ConfigError, did_you_mean
 from noria.store import DEFAULT_ARTIFACTS_URL, DEFAULT_METADATA_URL
@@ -68,6 +68,61 @@ class StepsSpec(_Model):
     module: str | None = None
     retries: int = Field(0, ge=0)
     timeout: float | None = Field(None, gt=0)
+
+
+_CHECK_KINDS = (
+    "not_null",
+    "range",
+    "in_set",
+    "unique",
+    "regex",
+    "max_null_fraction",
+    "row_count",
+    "sql",
+)
+
+
+class CheckSpec(_Model):
+    """One user check of ``validation.checks``: exactly one kind key, optionally a column."""
+
+    column: str | None = None
+    name: str | None = None
+    severity: Literal["error", "warn"] = "error"
+    not_null: bool | None = None
+    range: tuple[float | str | None, float | str | None] | None = None
+    in_set: list[Any] | None = None
+    unique: bool | None = None
+    regex: str | None = None
+    max_null_fraction: float | None = Field(None, ge=0, le=1)
+    row_count: tuple[int | None, int | None] | None = None
+    sql: str | None = None
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> CheckSpec:
+        kinds = [k for k in _CHECK_KINDS if getattr(self, k) is not None]
+        if len(kinds) != 1:
+            raise ValueError(
+                f"a check needs exactly one of {', '.join(_CHECK_KINDS)} (got "
+                f"{', '.join(kinds) or 'none'})"
+            )
+        if kinds[0] not in ("row_count", "sql") and not self.column:
+            raise ValueError(f"{kinds[0]} needs `column:` (the column it checks)")
+        return self
+
+
+class ValidationSpec(_Model):
+    """How each batch is checked before training and scoring (see ``noria.data.validate``)."""
+
+    schema_file: str = Field("noria.schema.yaml", alias="schema")
+    policy: Literal["fail", "drop", "quarantine"] = "fail"
+    skew_threshold: float = Field(0.25, gt=0)
+    checks: list[CheckSpec] = Field(default_factory=list)
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    def check_dicts(self) -> list[dict[str, Any]]:
+        """The checks as plain dicts, for ``noria.data.validate.parse_checks``."""
+        return [c.model_dump(exclude_none=True) for c in self.checks]
 
 
 class StoreSpec(_Model):
@@ -123,6 +178,7 @@ class Spec(_Model):
     executor: Literal["local", "processes"] = "local"
     seed: int = 42
     store: StoreSpec = StoreSpec()
+    validation: ValidationSpec = ValidationSpec()
     promotion: PromotionSpec = PromotionSpec()
     serve: ServeSpec = ServeSpec()
 
@@ -257,6 +313,16 @@ steps:
 
 executor: local                   # local | processes
 seed: 42
+
+validation:
+  schema: noria.schema.yaml       # the data contract; write it with `noria schema infer`
+  policy: fail                    # fail | drop | quarantine: what a batch with bad rows does
+  skew_threshold: 0.25            # PSI above which a column is flagged as departing from training
+  checks: []                      # e.g. - {{column: age, range: [0, 120]}}
+                                  #      - {{column: email, regex: '^[^@]+@[^@]+$', severity: warn}}
+                                  #      - {{sql: "amount <= balance", name: amount within balance}}
+                                  # kinds: not_null, range, in_set, unique, regex,
+                                  #        max_null_fraction, row_count, sql
 
 store:
   metadata: sqlite:///.noria/noria.db   # any SQLAlchemy URL (postgresql+psycopg://…)

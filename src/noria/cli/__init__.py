@@ -11,7 +11,7 @@ import sys
 
 import typer
 
-from noria.cli import demo, model_cmds, project_cmds
+from noria.cli import data_cmds, demo, model_cmds, project_cmds
 from noria.cli._output import fail
 
 app = typer.Typer(
@@ -37,6 +37,7 @@ _STATE = {"debug": False}
 project_cmds.register(app)
 demo.register(app)
 model_cmds.register(app)
+data_cmds.register(app)
 
 
 def main(argv: list[str] | None = None) -> None:
