@@ -28,3 +28,14 @@ def penguins_csv(tmp_path: Path) -> Path:
     from noria.cli.demo import write_demo_data
 
     return write_demo_data(tmp_path / "data")
+
+
+def fast_search(spec_path: Path, *, families: str = "[linear, lightgbm]", trials: int = 4) -> None:
+    """Shrink the search of a noria.yaml written by ``noria init``: tests stay quick."""
+    text = spec_path.read_text()
+    default = "candidates: [linear, lightgbm, hist_gradient_boosting, random_forest, extra_trees]"
+    assert default in text and "n_trials: 25" in text
+    text = text.replace(default, f"candidates: {families}").replace(
+        "n_trials: 25", f"n_trials: {trials}"
+    )
+    spec_path.write_text(text)

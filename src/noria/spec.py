@@ -23,7 +23,13 @@ from noria.store import DEFAULT_ARTIFACTS_URL, DEFAULT_METADATA_URL
 __all__ = ["SPEC_FILE", "Spec", "load_spec", "render_spec"]
 
 SPEC_FILE = "noria.yaml"
-DEFAULT_CANDIDATES = ["linear", "random_forest", "hist_gradient_boosting", "lightgbm"]
+DEFAULT_CANDIDATES = [
+    "linear",
+    "lightgbm",
+    "hist_gradient_boosting",
+    "random_forest",
+    "extra_trees",
+]
 
 
 class _Model(BaseModel):
@@ -55,11 +61,18 @@ class FeaturesSpec(_Model):
 
 
 class ModelsSpec(_Model):
-    """Which model families compete and how they are compared."""
+    """Which model families compete, how they are searched and how they are compared."""
 
     candidates: list[str] = Field(default_factory=lambda: list(DEFAULT_CANDIDATES), min_length=1)
     metric: str = "auto"
-    validation_size: float = Field(0.2, gt=0, lt=1)
+    time_budget: float | None = Field(120.0, gt=0)
+    n_trials: int | None = Field(25, ge=1)
+    sampler: Literal["tpe", "random", "grid"] = "tpe"
+    validation: Literal["auto", "kfold", "holdout", "time"] = "auto"
+    folds: int = Field(3, ge=2, le=20)
+    n_jobs: int | None = Field(None, ge=1)
+    warm_start: bool = True
+    spaces: dict[str, dict[str, dict[str, Any]]] = Field(default_factory=dict)
 
 
 class StepsSpec(_Model):
@@ -302,9 +315,17 @@ features:
   scale: true                     # standardize numeric columns
 
 models:
-  candidates: [linear, random_forest, hist_gradient_boosting, lightgbm]
+  candidates: [linear, lightgbm, hist_gradient_boosting, random_forest, extra_trees]
+                                  # also: xgboost (pip install noria[xgboost]), knn
   metric: auto                    # auto = roc_auc (classification) / rmse (regression)
-  validation_size: 0.2            # share of the training part used to compare candidates
+  time_budget: 120                # seconds for the whole search, refit included
+  n_trials: 25                    # the most trials (whichever budget ends first)
+  sampler: tpe                    # tpe (Bayesian) | random | grid
+  validation: auto                # kfold | holdout | time; auto = time with split.method time
+  folds: 3                        # cross-validation folds of the training part
+  n_jobs: null                    # trials at once, one process each; null = all cores
+  warm_start: true                # start from the champion's params and the best earlier trials
+  spaces: {{}}                      # own ranges, see the README ("Search")
 
 steps:
   module: null                    # a Python file whose functions replace or add steps

@@ -158,31 +158,6 @@ def features(
     return plan.to_dict()
 
 
-def _estimator(
-    family: str,
-    problem: dict[str, Any],
-    features: dict[str, Any],
-    high_cardinality: str,
-    scale: bool,
-    seed: int,
-) -> Any:
-    from sklearn.pipeline import Pipeline as SkPipeline
-
-    from noria.features.preprocess import ColumnPlan, build_preprocessor
-    from noria.train.candidates import make_estimator
-
-    plan = ColumnPlan.from_dict(features)
-    return SkPipeline(
-        [
-            (
-                "preprocess",
-                build_preprocessor(plan, scale=scale, high_cardinality=high_cardinality),
-            ),
-            ("model", make_estimator(family, problem["task"], seed=seed, n_jobs=1)),
-        ]
-    )
-
-
 def _score(model: Any, frame: pd.DataFrame, problem: dict[str, Any]) -> dict[str, float]:
     from noria.evaluate.metrics import compute_metrics
 
@@ -205,49 +180,147 @@ def candidates(
     problem: dict[str, Any],
     features: dict[str, Any],
     candidate_families: list[str],
-    validation_size: float,
+    search_settings: dict[str, Any],
+    split_method: str,
+    time_column: str | None,
     high_cardinality: str,
     scale: bool,
+    model_name: str,
     seed: int,
 ) -> dict[str, Any]:
-    """Each family fitted on the training part less ``validation_size``, scored on the rest."""
-    from noria.data.split import split_frame
-    from noria.train.candidates import check_family
+    """The search over families and hyperparameters, by cross-validation on the training part.
 
-    for family in candidate_families:
-        check_family(family)
-    method = "stratified" if problem["task"] == "classification" else "random"
-    fit_part, valid_part = split_frame(
-        splits["train"],
-        target=problem["target"],
-        method=method,
-        test_size=validation_size,
+    Every trial becomes a child run of this run (params, CV score per fold, status, duration);
+    with ``warm_start``, the champion's params and the best earlier trials of this model go first.
+    """
+    from noria.features.preprocess import ColumnPlan
+    from noria.pipeline.runner import current_context
+    from noria.train.search import search
+    from noria.train.spaces import parse_space
+
+    ctx = current_context()
+    settings = dict(search_settings)
+    validation = settings["validation"]
+    if validation == "auto":
+        validation = "time" if split_method == "time" else "kfold"
+    metric = problem["metric"]
+    warm = _warm_start(ctx.metadata, model_name, metric, problem) if settings["warm_start"] else []
+    train = splits["train"]
+    started = time.time()
+    result = search(
+        train.drop(columns=[problem["target"]]),
+        train[problem["target"]],
+        task=problem["task"],
+        metric=metric,
+        time_budget=settings["time_budget"],
+        n_trials=settings["n_trials"],
+        families=candidate_families,
+        spaces={f: parse_space(f, raw) for f, raw in settings["spaces"].items()},
+        sampler=settings["sampler"],
         seed=seed,
+        n_jobs=settings["n_jobs"],
+        folds=settings["folds"],
+        validation=validation,
+        time_column=time_column,
+        warm_start=warm,
+        plan=ColumnPlan.from_dict(features),
+        high_cardinality=high_cardinality,
+        scale=scale,
+        refit=False,
     )
-    target, metric = problem["target"], problem["metric"]
-    board: list[dict[str, Any]] = []
-    for family in candidate_families:
-        t0 = time.perf_counter()
-        try:
-            est = _estimator(family, problem, features, high_cardinality, scale, seed)
-            est.fit(fit_part.drop(columns=[target]), fit_part[target])
-            scores = _score(est, valid_part, problem)
-        except Exception as exc:
-            board.append({"family": family, "error": f"{type(exc).__name__}: {exc}"})
-            continue
-        seconds = time.perf_counter() - t0
-        board.append(
-            {"family": family, "score": scores.get(metric), "metrics": scores, "seconds": seconds}
+    _record_trials(ctx, result, started, model_name)
+    log_metric(f"cv_{metric}", result.best_score if result.best_score is not None else float("nan"))
+    set_tag("best_family", result.best_family)
+    trials = [
+        {
+            "number": t.number,
+            "family": t.family,
+            "status": t.status,
+            "score": t.score,
+            "seconds": t.duration,
+            "params": t.params,
+            "error": t.error,
+        }
+        for t in result.trials
+    ]
+    ranked = sorted(
+        (t for t in trials if t["score"] is not None),
+        key=lambda t: t["score"],
+        reverse=problem["greater_is_better"],
+    )
+    return {
+        "best": result.best_family,
+        "best_params": result.best_params,
+        "best_score": result.best_score,
+        "metric": metric,
+        "elapsed": result.elapsed,
+        "leaderboard": ranked + [t for t in trials if t["score"] is None],
+        "warnings": result.warnings,
+    }
+
+
+def _warm_start(
+    metadata: Any, model_name: str, metric: str, problem: dict[str, Any]
+) -> list[dict[str, Any]]:
+    """The champion's family and params, then the best earlier trials of this model."""
+    from noria.errors import NotFoundError
+    from noria.registry import resolve
+
+    records: list[dict[str, Any]] = []
+    try:
+        champion = resolve(metadata, f"{model_name}@champion")
+    except NotFoundError:
+        champion = None
+    if champion is not None and champion.params.get("task") == problem["task"]:
+        records.append(
+            {"family": champion.params["family"], "params": champion.params.get("params", {})}
         )
-        log_metric(f"valid_{metric}.{family}", scores.get(metric, float("nan")))
-    scored = [c for c in board if c.get("score") is not None]
-    if not scored:
-        errors = "; ".join(f"{c['family']}: {c.get('error', 'no score')}" for c in board)
-        raise DataError(f"no candidate model could be fitted ({errors})")
-    scored.sort(key=lambda c: c["score"], reverse=problem["greater_is_better"])
-    best = scored[0]["family"]
-    set_tag("best_family", best)
-    return {"leaderboard": scored + [c for c in board if c.get("score") is None], "best": best}
+    for run_id, _ in metadata.best_runs(
+        kind="trial",
+        name_prefix=f"{model_name}/",
+        metric=f"cv_{metric}",
+        maximize=problem["greater_is_better"],
+    ):
+        params = metadata.params(run_id)
+        family = params.pop("family", None)
+        if family:
+            records.append({"family": family, "params": params})
+    return records
+
+
+def _record_trials(ctx: Any, result: Any, started: float, model_name: str) -> None:
+    """Write every trial as a child run of the current run, in one transaction."""
+    from noria.tracking import LogBuffer, new_run_id
+
+    status = {"complete": "completed", "pruned": "pruned", "failed": "failed"}
+    runs, logs = [], []
+    for t in result.trials:
+        run_id = new_run_id()
+        runs.append(
+            {
+                "id": run_id,
+                "name": f"{model_name}/trial-{t.number}",
+                "kind": "trial",
+                "parent_id": ctx.run_id,
+                "status": status[t.status],
+                "started_at": started + t.started,
+                "ended_at": started + t.started + t.duration,
+                "error": t.error,
+            }
+        )
+        buf = LogBuffer(run_id)
+        buf.param("family", t.family)
+        for k, v in t.params.items():
+            buf.param(k, v)
+        for fold, score in enumerate(t.fold_scores):
+            buf.metric(f"fold_{result.metric}", score, fold)
+        if t.score is not None:
+            buf.metric(f"cv_{result.metric}", t.score, 0)
+        logs.append(buf)
+    with ctx.metadata.write() as tx:
+        ctx.metadata.insert_runs(tx, runs)
+        for buf in logs:
+            buf.write(ctx.metadata, tx)
 
 
 def model(
@@ -259,12 +332,25 @@ def model(
     scale: bool,
     seed: int,
 ) -> Any:
-    """The best family refitted on the whole training part (a scikit-learn pipeline)."""
-    best = candidates["best"]
-    est = _estimator(best, problem, features, high_cardinality, scale, seed)
+    """The search's winner refitted on the whole training part (a scikit-learn pipeline)."""
+    import os
+
+    from noria.features.preprocess import ColumnPlan
+    from noria.train.search import build_model
+
+    est = build_model(
+        candidates["best"],
+        candidates["best_params"],
+        task=problem["task"],
+        plan=ColumnPlan.from_dict(features),
+        seed=seed,
+        high_cardinality=high_cardinality,
+        scale=scale,
+        n_jobs=os.cpu_count() or 1,
+    )
     train = splits["train"]
     est.fit(train.drop(columns=[problem["target"]]), train[problem["target"]])
-    log_params({"family": best})
+    log_params({"family": candidates["best"], **candidates["best_params"]})
     return est
 
 
@@ -301,6 +387,7 @@ def registered_model(
         metrics=evaluation,
         params={
             "family": candidates["best"],
+            "params": candidates["best_params"],
             "task": problem["task"],
             "classes": problem["classes"],
         },
@@ -346,6 +433,15 @@ def params_from_spec(spec: Spec, root: Path) -> dict[str, Any]:
         "high_cardinality": spec.features.high_cardinality,
         "scale": spec.features.scale,
         "candidate_families": list(spec.models.candidates),
-        "validation_size": spec.models.validation_size,
+        "search_settings": {
+            "time_budget": spec.models.time_budget,
+            "n_trials": spec.models.n_trials,
+            "sampler": spec.models.sampler,
+            "validation": spec.models.validation,
+            "folds": spec.models.folds,
+            "n_jobs": spec.models.n_jobs,
+            "warm_start": spec.models.warm_start,
+            "spaces": spec.models.spaces,
+        },
         "model_name": spec.name,
     }

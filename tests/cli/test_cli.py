@@ -10,6 +10,7 @@ import pytest
 
 from noria.cli import main
 from noria.store.metadata import MetadataStore
+from tests.conftest import fast_search
 
 
 def cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
@@ -29,6 +30,7 @@ def project(tmp_path: Path, penguins_csv: Path, capsys: pytest.CaptureFixture[st
         capsys, "init", "--data", str(penguins_csv), "--target", "species", "--path", str(tmp_path)
     )
     assert code == 0, err
+    fast_search(tmp_path / "noria.yaml")
     return tmp_path
 
 
@@ -51,7 +53,11 @@ def test_init_run_runs_show_end_to_end(project: Path, capsys: pytest.CaptureFixt
     [version] = store.model_versions()
     assert version.run_id == first.id and version.version == 1
     assert [c["name"] for c in version.signature][:2] == ["island", "bill_length_mm"]
+    assert len(store.list_runs(parent_id=first.id)) == 4  # n_trials: 4, each a child run
     store.close()
+
+    code, out, _ = cli(capsys, "runs", first.id[:8], "--trials", "--path", str(project))
+    assert code == 0 and "trial-0" in out and "cv_roc_auc" in out
 
     code, out, _ = cli(capsys, "show", first.id[:8], "--path", str(project))
     assert code == 0

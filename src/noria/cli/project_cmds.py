@@ -71,7 +71,6 @@ def run(
 
 def print_summary(project: Project, result: RunResult) -> None:
     """The end of ``noria run``: status, cache hits, leaderboard, holdout metrics, model."""
-    from rich.table import Table
 
     out = console()
     out.print(
@@ -79,20 +78,7 @@ def print_summary(project: Project, result: RunResult) -> None:
         f"{len(result.steps)} steps, {result.cache_hits} from the cache"
     )
     if "candidates" in result.steps:
-        cands = result["candidates"]
-        problem = result["problem"] if "problem" in result.steps else {}
-        metric = problem.get("metric", "score")
-        table = Table(title=f"leaderboard (validation {metric})", title_justify="left")
-        table.add_column("#", justify="right")
-        table.add_column("model")
-        table.add_column(metric, justify="right")
-        table.add_column("fit time", justify="right")
-        for i, row in enumerate(cands["leaderboard"], 1):
-            if row.get("score") is None:
-                table.add_row(str(i), row["family"], "[red]failed[/]", row.get("error", "")[:60])
-            else:
-                table.add_row(str(i), row["family"], f"{row['score']:.4f}", seconds(row["seconds"]))
-        out.print(table)
+        print_leaderboard(result["candidates"])
     if "evaluation" in result.steps:
         scores = result["evaluation"]
         out.print("holdout: " + ", ".join(f"{k}={v:.4f}" for k, v in scores.items()))
@@ -102,15 +88,57 @@ def print_summary(project: Project, result: RunResult) -> None:
     out.print(f"details: noria show {short(result.run_id)}   store: {project.home}")
 
 
+def print_leaderboard(cands: dict[str, Any], top: int = 10) -> None:
+    """The search's best trials, and how many ended how."""
+    from collections import Counter
+
+    from rich.table import Table
+
+    board = cands["leaderboard"]
+    counts = Counter(t["status"] for t in board)
+    out = console()
+    out.print(
+        f"search: {len(board)} trials in {seconds(cands['elapsed'])} ("
+        + ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
+        + ")"
+    )
+    for note in cands.get("warnings", []):
+        out.print(f"[yellow]note:[/] {note}")
+    table = Table(title=f"leaderboard (cross-validated {cands['metric']})", title_justify="left")
+    for col in ("#", "trial", "model", cands["metric"], "time", "params"):
+        table.add_column(col, justify="right" if col in ("#", "trial", "time") else "left")
+    ranked = [t for t in board if t["score"] is not None][:top]
+    for i, t in enumerate(ranked, 1):
+        params = ", ".join(f"{k}={_short(v)}" for k, v in t["params"].items()) or "defaults"
+        table.add_row(
+            str(i),
+            str(t["number"]),
+            t["family"],
+            f"{t['score']:.4f}",
+            seconds(t["seconds"]),
+            params,
+        )
+    out.print(table)
+
+
+def _short(value: Any) -> str:
+    return f"{value:.4g}" if isinstance(value, float) else str(value)
+
+
 def runs(
+    run_id: Optional[str] = typer.Argument(None, help="With --trials: the run whose trials."),  # noqa: UP045
     path: Path = typer.Option(Path("."), "--path", help="The project folder."),
     limit: int = typer.Option(20, "--limit", "-n", help="How many runs."),
+    trials: bool = typer.Option(False, "--trials", help="The search trials of RUN_ID."),
 ) -> None:
-    """What ran: status, duration, cache hits, best metric."""
+    """What ran: status, duration, cache hits, best metric (or a run's search trials)."""
     from rich.table import Table
 
     project = _project(path)
     store = project.metadata
+    if trials:
+        _print_trials(store, run_id)
+        return
     records = store.list_runs(limit=limit)
     ids = [r.id for r in records]
     counts, metrics, tags = store.step_counts(ids), store.latest_metrics(ids), store.tags_of(ids)
@@ -226,4 +254,45 @@ def _print_mapping(title: str, values: dict[str, Any]) -> None:
     for k, v in values.items():
         text = str(v)
         table.add_row(k, text if len(text) <= 100 else text[:97] + "...")
+    console().print(table)
+
+
+def _print_trials(store: Any, run_id: str | None) -> None:
+    """``noria runs RUN --trials``: the trials of a run's search, best first."""
+    from rich.table import Table
+
+    from noria.errors import UserError
+
+    if run_id is None:
+        raise UserError("--trials needs a run id: noria runs RUN_ID --trials")
+    parent = store.get_run(run_id)
+    children = store.list_runs(limit=100_000, parent_id=parent.id)
+    if not children:
+        console().print(f"run {short(parent.id)} has no search trials")
+        return
+    ids = [c.id for c in children]
+    latest = store.latest_metrics(ids)
+    metric = store.tags(parent.id).get("metric", "")
+    key = f"cv_{metric}"
+    maximize = metric not in ("log_loss", "rmse", "mae")
+
+    def rank(c: Any) -> tuple[int, float]:
+        value = latest.get(c.id, {}).get(key)
+        if value is None:
+            return (1, 0.0)
+        return (0, -value if maximize else value)
+
+    table = Table(title=f"trials of run {short(parent.id)} (cross-validated {metric})")
+    for col in ("trial", "status", key, "time", "params"):
+        table.add_column(col)
+    for c in sorted(children, key=rank):
+        value = latest.get(c.id, {}).get(key)
+        params = store.params(c.id)
+        table.add_row(
+            c.name.rsplit("/", 1)[-1],
+            c.status,
+            f"{value:.4f}" if value is not None else "-",
+            seconds(c.duration),
+            ", ".join(f"{k}={_short(v)}" for k, v in params.items()),
+        )
     console().print(table)

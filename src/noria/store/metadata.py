@@ -434,6 +434,48 @@ class MetadataStore:
         )
         return [RunRecord(*r) for r in rows]
 
+    def insert_runs(self, tx: _Connection, rows: Sequence[Mapping[str, Any]]) -> None:
+        """Insert finished runs at once (a search's trials), inside ``tx``.
+
+        Each row has ``id, name, kind, parent_id, status, started_at, ended_at`` and optionally
+        ``error``.
+        """
+        tx.executemany(
+            "INSERT INTO runs (id, name, pipeline, kind, parent_id, status, started_at, ended_at, "
+            "error, pid, host, owner) VALUES (:id, :name, NULL, :kind, :parent_id, :status, "
+            ":started_at, :ended_at, :error, :pid, :host, :owner)",
+            [
+                {
+                    "error": None,
+                    **r,
+                    "pid": os.getpid(),
+                    "host": socket.gethostname(),
+                    "owner": _user(),
+                }
+                for r in rows
+            ],
+        )
+
+    def best_runs(
+        self, *, kind: str, name_prefix: str, metric: str, maximize: bool, limit: int = 5
+    ) -> list[tuple[str, float]]:
+        """``(run_id, value)`` of the completed runs of ``kind`` whose name starts with
+        ``name_prefix``, best last-logged ``metric`` first."""
+        order = "DESC" if maximize else "ASC"
+        rows = self.read(
+            "SELECT r.id, m.value FROM runs r JOIN metrics m ON m.run_id = r.id "
+            "WHERE r.kind = :kind AND r.status = 'completed' "
+            "AND substr(r.name, 1, length(:prefix)) = :prefix "
+            f"AND m.key = :metric ORDER BY m.value {order} LIMIT :limit",
+            {
+                "kind": kind,
+                "prefix": name_prefix,
+                "metric": metric,
+                "limit": limit,
+            },
+        )
+        return [(r[0], r[1]) for r in rows]
+
     def finish_run(
         self,
         tx: _Connection,
