@@ -69,7 +69,7 @@ def test_editing_the_data_file_reruns_from_raw_data(tmp_path: Path) -> None:
     frame = load_iris(as_frame=True).frame
     project = make_project(tmp_path, frame.iloc[:140], "target")
     project.run()
-    assert project.run().cache_hits == 9
+    assert project.run().cache_hits == 10
     frame.to_csv(tmp_path / "data" / "train.csv", index=False)  # 10 more rows
     again = project.run()
     assert again.steps["raw_data"].status == "completed"
@@ -102,3 +102,43 @@ def test_unknown_candidate_family_is_a_clear_error(tmp_path: Path) -> None:
         noria.NoriaError, match=r"unknown model family 'lightgmb'.*did you mean 'lightgbm'"
     ):
         noria.Project(tmp_path).run()
+
+
+def _with_checks(root: Path, policy: str) -> noria.Project:
+    spec = root / "noria.yaml"
+    text = spec.read_text().replace("policy: fail", f"policy: {policy}")
+    text = text.replace(
+        "  checks: []",
+        "  checks:\n    - {column: bill_length_mm, range: [35, 55]}\n"
+        "    - {column: island, in_set: [Biscoe, Dream, Torgersen]}",
+    )
+    spec.write_text(text)
+    return noria.Project(root)
+
+
+def test_quarantine_policy_keeps_bad_rows_as_their_own_artifact(
+    tmp_path: Path, penguins_csv: Path
+) -> None:
+    noria.Project.init(tmp_path, data=str(penguins_csv), target="species", name="p")
+    fast_search(tmp_path / "noria.yaml")
+    project = _with_checks(tmp_path, "quarantine")
+    result = project.run()
+    store = project.metadata
+    tags = store.tags(result.run_id)
+    assert tags["validation_passed"] == "false"
+    quarantine = load_artifact(store, project.artifacts, tags["quarantine_artifact"])
+    outside = quarantine["bill_length_mm"].lt(35) | quarantine["bill_length_mm"].gt(55)
+    assert len(quarantine) > 0 and outside.all()
+    assert len(result["validated_data"]) == 344 - len(quarantine)
+    lineage = store.lineage_of_run(result.run_id)
+    assert ("validated_data", "out", "quarantine", tags["quarantine_artifact"]) in lineage
+    assert result["data_profile"]["rows"] == len(result["validated_data"])
+    project.close()
+
+
+def test_fail_policy_stops_the_run_naming_the_check(tmp_path: Path, penguins_csv: Path) -> None:
+    noria.Project.init(tmp_path, data=str(penguins_csv), target="species", name="p")
+    project = _with_checks(tmp_path, "fail")
+    with pytest.raises(noria.NoriaError, match=r"step 'validated_data' failed.*bill_length_mm"):
+        project.run()
+    project.close()

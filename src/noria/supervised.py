@@ -3,11 +3,13 @@
 Its steps, each a plain function whose parameters name what it needs::
 
     raw_data ─ validated_data ─ problem ─ splits ─ features ─ candidates ─ model ─ evaluation
-                                                                                 └ registered_model
+                    └ data_profile                                             └ registered_model
 
 - ``raw_data``: the data source read through DuckDB (CSV, Parquet, JSON, a glob of files).
-- ``validated_data``: basic checks — the target exists, rows without a target are dropped (and
-  counted), something is left.
+- ``validated_data``: the schema (``noria.schema.yaml``, from ``noria schema infer``) and the
+  checks of ``validation.checks``, under ``validation.policy`` (fail, drop or quarantine); the
+  target exists; rows without a target are dropped (and counted).
+- ``data_profile``: the training data's profile, the reference for validation and monitoring.
 - ``problem``: the task (inferred when ``task: auto``), the classes, the metric.
 - ``splits``: training and test parts (random, stratified or by time). The test part is the
   holdout: it is never used to fit or to select a model.
@@ -55,8 +57,23 @@ def raw_data(data_files: list[Path], data_format: str) -> pd.DataFrame:
     return frame
 
 
-def validated_data(raw_data: pd.DataFrame, target: str) -> pd.DataFrame:
-    """The data with the target checked and rows without a target dropped."""
+def validated_data(
+    raw_data: pd.DataFrame,
+    target: str,
+    schema_file: Path | None,
+    checks: list[dict[str, Any]],
+    validation_policy: str,
+) -> pd.DataFrame:
+    """The data checked against the schema and noria.yaml's checks, under the policy.
+
+    With ``fail`` an error-level failure stops the run; ``drop`` goes on without the bad rows;
+    ``quarantine`` also keeps them as an artifact of their own (lineage name ``quarantine``).
+    Rows without a target are dropped (and counted). The tag ``validation_passed`` records the
+    verdict, which the promotion gate reads.
+    """
+    from noria.data.schema import load_schema
+    from noria.data.validate import parse_checks, validate_frame
+
     columns = [str(c) for c in raw_data.columns]
     if target not in raw_data.columns:
         raise DataError(
@@ -65,14 +82,71 @@ def validated_data(raw_data: pd.DataFrame, target: str) -> pd.DataFrame:
         )
     if len(raw_data.columns) < 2:
         raise DataError(f"the data has only the target column '{target}': no feature to learn from")
-    missing = raw_data[target].isna()
+    schema = load_schema(schema_file) if schema_file is not None else None
+    result = validate_frame(raw_data, schema, parse_checks(checks))
+    log_metrics(
+        {"validation_errors": len(result.errors), "validation_warnings": len(result.warnings)}
+    )
+    set_tag("validation_passed", str(result.passed).lower())
+    frame, quarantined = result.apply(validation_policy)
+    frame = raw_data if frame is None else frame
+    if quarantined is not None and len(quarantined):
+        _keep_quarantine(quarantined)
+    log_metric("rows_rejected", len(raw_data) - len(frame))
+    missing = frame[target].isna()
     dropped = int(missing.sum())
     log_metric("rows_without_target", dropped)
-    if dropped == len(raw_data):
-        raise DataError(f"target column '{target}' is empty in all {len(raw_data)} rows")
-    frame = raw_data.loc[~missing].reset_index(drop=True) if dropped else raw_data
+    if dropped == len(frame):
+        raise DataError(f"target column '{target}' is empty in all {len(frame)} rows")
+    frame = frame.loc[~missing].reset_index(drop=True) if dropped else frame
     log_metric("rows_valid", len(frame))
     return frame
+
+
+def _keep_quarantine(rows: pd.DataFrame) -> None:
+    """Store quarantined rows as an artifact produced by the running step."""
+    from noria.pipeline import materializers
+    from noria.pipeline.runner import current_context
+
+    ctx = current_context()
+    kind, data = materializers.dump(rows.reset_index(drop=True))
+    artifact_id = ctx.artifacts.put(data)
+    with ctx.metadata.write() as tx:
+        ctx.metadata.insert_artifacts(
+            tx,
+            [
+                {
+                    "id": artifact_id,
+                    "materializer": kind,
+                    "type_name": "pandas.DataFrame",
+                    "size": len(data),
+                    "created_at": time.time(),
+                }
+            ],
+        )
+        ctx.metadata.insert_lineage(
+            tx,
+            [
+                {
+                    "step_run_id": ctx.step_run_id,
+                    "direction": "out",
+                    "name": "quarantine",
+                    "artifact_id": artifact_id,
+                }
+            ],
+        )
+    log_metric("rows_quarantined", len(rows))
+    set_tag("quarantine_artifact", artifact_id)
+
+
+def data_profile(validated_data: pd.DataFrame) -> dict[str, Any]:
+    """The profile of the training data (statistics, sketches, histograms): a JSON artifact.
+
+    Profiles are mergeable; monitoring compares later batches with this one.
+    """
+    from noria.data.profile import profile_data
+
+    return profile_data(validated_data).to_dict()
 
 
 def problem(validated_data: pd.DataFrame, target: str, task: str, metric: str) -> dict[str, Any]:
@@ -399,6 +473,7 @@ def registered_model(
 STEPS = (
     raw_data,
     validated_data,
+    data_profile,
     problem,
     splits,
     features,
@@ -418,8 +493,12 @@ def params_from_spec(spec: Spec, root: Path) -> dict[str, Any]:
     """The pipeline's params from ``noria.yaml`` (data files resolved under ``root``)."""
     from noria.data.sources import resolve_files
 
+    schema_file = root / spec.validation.schema_file
     return {
         "data_files": resolve_files(spec.data.source, base=root),
+        "schema_file": schema_file if schema_file.is_file() else None,
+        "checks": spec.validation.check_dicts(),
+        "validation_policy": spec.validation.policy,
         "data_format": spec.data.format,
         "target": spec.target,
         "task": spec.task,
