@@ -39,3 +39,16 @@ def fast_search(spec_path: Path, *, families: str = "[linear, lightgbm]", trials
         "n_trials: 25", f"n_trials: {trials}"
     )
     spec_path.write_text(text)
+
+
+def cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    """Run ``noria ARGS`` in this process: (exit code, stdout, stderr)."""
+    from noria.cli import main
+
+    try:
+        main(list(args))
+        code = 0
+    except SystemExit as exc:
+        code = int(exc.code or 0)
+    out, err = capsys.readouterr()
+    return code, out, err

@@ -8,20 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from noria.cli import main
 from noria.store.metadata import MetadataStore
-from tests.conftest import fast_search
-
-
-def cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    """Run ``noria ARGS`` in this process: (exit code, stdout, stderr)."""
-    try:
-        main(list(args))
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out, err = capsys.readouterr()
-    return code, out, err
+from tests.conftest import cli, fast_search
 
 
 @pytest.fixture

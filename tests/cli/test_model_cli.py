@@ -8,18 +8,8 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from noria.cli import main
 from noria.project import Project
-
-
-def cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    try:
-        main(list(args))
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out, err = capsys.readouterr()
-    return code, out, err
+from tests.conftest import cli
 
 
 @pytest.fixture
