@@ -17,6 +17,7 @@ BENCHMARKS = {
     "tracking": "bench.tracking",
     "validation": "bench.validation",
     "serving": "bench.serving",
+    "automl": "bench.automl",
 }
 
 
