@@ -63,3 +63,29 @@ def test_onnx_parity_when_installed(tmp_path: Any) -> None:
     cols = Signature(sig).from_frame(x)
     proba = sess.run(None, {name: fast.features(cols.values, cols.n).astype(np.float32)})[1]
     assert np.max(np.abs(np.asarray(proba) - model.predict_proba(x))) < ONNX_TOLERANCE
+
+
+@pytest.mark.parametrize("family", ["hist_gradient_boosting", "random_forest"])
+def test_next_table_agrees_with_the_walk(family: str) -> None:
+    """The next-node table (boosting) and the level walk give the same scores, NaN included,
+    for one row, a partial chunk and several chunks."""
+    model, x = fit_penguins(family)
+    est = model.steps[-1][1]
+    if family == "random_forest":
+        est.set_params(max_depth=4)
+        model.fit(x, model.predict(x))
+    fast = compile_model(model, "classification")
+    table = fast._table
+    assert table is not None
+    from noria.serve.schema import Signature
+
+    sig = Signature([{"name": str(c), "dtype": str(t)} for c, t in x.dtypes.items()])
+    cols = sig.from_frame(x)
+    feats = fast.features(cols.values, cols.n)
+    feats = np.concatenate([feats, feats])[: 2 * table.chunk + 37]
+    feats[::3, 0] = np.nan
+    fast._table = None
+    walked = fast.raw(feats)
+    fast._table = table
+    for n in (1, 5, table.chunk, len(feats)):
+        assert np.max(np.abs(fast.raw(feats[:n]) - walked[:n])) < 1e-12

@@ -23,6 +23,7 @@ build.
 from __future__ import annotations
 
 import io
+import threading
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -72,6 +73,8 @@ class FastModel:
             for b in self.blocks
         ]
         self._classes = np.asarray(self.classes, dtype=object) if self.classes else None
+        trees = self.head["kind"] == "trees"
+        self._table = _NextTable.build(self.head, self.arrays) if trees else None
 
     # ------------------------------------------------------------------ predict
 
@@ -120,6 +123,8 @@ class FastModel:
         n = x.shape[0]
         if head.get("float32"):  # scikit-learn's trees compare float32 inputs
             x = x.astype(np.float32).astype(np.float64)
+        if self._table is not None:
+            return self._table.raw(x) * head.get("scale", 1.0) + a["baseline"]
         if n > _CHUNK:
             return np.concatenate([self.raw(x[i : i + _CHUNK]) for i in range(0, n, _CHUNK)])
         roots = a["roots"]
@@ -197,6 +202,111 @@ class FastModel:
             head=header["head"],
             arrays=arrays,
         )
+
+
+# --------------------------------------------------------------------------- tree tables
+
+
+class _NextTable:
+    """Tree ensembles walked through a table of next nodes, built per chunk of rows.
+
+    For a chunk of ``c`` rows, every internal node's decision is computed at once for every row
+    (a row gather of the transposed input, a comparison: streaming operations), and stored as
+    the flat index of the child each row goes to: ``next[node * c + row]``. Walking a level is
+    then one gather for all (tree, row) pairs, and trees shallower than the level are skipped
+    (trees are ordered deepest first). Leaves point at themselves. Built only where it pays:
+    when the internal nodes are few against trees × depth (boosting), not for deep forests.
+    """
+
+    _BUDGET = 1 << 21  # elements of the next-node table (16 MiB of intp)
+
+    def __init__(self, arrays: dict[str, np.ndarray], depth: int, chunk: int) -> None:
+        left, right = arrays["left"], arrays["right"]
+        n_nodes = len(left)
+        own = np.arange(n_nodes)
+        internal, leaves = own[left != own], own[left == own]
+        order = np.concatenate([internal, leaves])
+        new = np.empty(n_nodes, dtype=np.intp)
+        new[order] = np.arange(n_nodes)
+        roots = new[arrays["roots"]]
+        # each tree's depth, all trees at once (a frontier per level)
+        tree_of = np.empty(n_nodes, dtype=np.intp)
+        t_depth = np.zeros(len(roots), dtype=np.intp)
+        new_left, new_right = new[left[order]], new[right[order]]
+        n_int = len(internal)
+        frontier, trees = roots, np.arange(len(roots))
+        level = 0
+        while frontier.size:
+            tree_of[frontier] = trees
+            inner = frontier < n_int
+            frontier, trees = frontier[inner], trees[inner]
+            if not frontier.size:
+                break
+            level += 1
+            t_depth[trees] = level
+            frontier = np.concatenate([new_left[frontier], new_right[frontier]])
+            trees = np.concatenate([trees, trees])
+        self.by_depth = np.argsort(-t_depth, kind="stable")  # deepest trees first
+        depths = t_depth[self.by_depth]
+        self.active = [int(np.count_nonzero(depths > d)) for d in range(int(depths.max(initial=0)))]
+        self.n_nodes, self.n_int, self.chunk = n_nodes, n_int, chunk
+        self.feature = arrays["feature"][internal]
+        self.threshold = arrays["threshold"][internal][:, None]
+        self.missing_left = arrays["missing_left"][internal][:, None].astype(bool)
+        col = np.arange(chunk, dtype=np.intp)
+        self.start = roots[self.by_depth][:, None] * chunk + col
+        # int32 (nodes × chunk is bounded by _BUDGET): half the memory traffic of building it
+        self.right = (new_right[:n_int, None] * chunk + col).astype(np.int32)
+        self.delta = ((new_left[:n_int] - new_right[:n_int]) * chunk)[:, None].astype(np.int32)
+        self.next = np.empty((n_nodes, chunk), dtype=np.int32)
+        self.next[n_int:] = np.arange(n_int, n_nodes)[:, None] * chunk + col
+        value = arrays["value"][order]
+        k = value.shape[1]
+        # boosting: each tree adds to one class; sum leaves with a (k, trees) matrix product
+        per_tree = np.zeros((len(roots), k))
+        np.add.at(per_tree, tree_of, np.abs(value))
+        if k == 1 or bool(((per_tree > 0).sum(axis=1) <= 1).all()):
+            self.value1 = value.sum(axis=1)
+            slot = np.argmax(per_tree, axis=1)[self.by_depth]
+            self.mix = np.zeros((k, len(roots)))
+            self.mix[slot, np.arange(len(roots))] = 1.0
+            self.value = None
+        else:
+            self.value1, self.mix, self.value = None, None, value
+        self._lock = threading.Lock()
+
+    @classmethod
+    def build(cls, head: dict[str, Any], arrays: dict[str, np.ndarray]) -> _NextTable | None:
+        """The table, or ``None`` where walking the trees directly is cheaper."""
+        left = arrays["left"]
+        n_nodes, n_trees, depth = len(left), len(arrays["roots"]), int(head["depth"])
+        n_int = int(np.count_nonzero(left != np.arange(n_nodes)))
+        chunk = min(_CHUNK, cls._BUDGET // max(n_nodes, 1))
+        if chunk < 16 or n_int > 4 * n_trees * max(depth, 1):
+            return None
+        return cls(arrays, depth, chunk)
+
+    def raw(self, x: np.ndarray) -> np.ndarray:
+        """Summed leaf values ``(n, k)`` (before scale and baseline)."""
+        n, c = x.shape[0], self.chunk
+        if n > c:
+            return np.concatenate([self.raw(x[i : i + c]) for i in range(0, n, c)])
+        with self._lock:
+            values = np.ascontiguousarray(x.T)[self.feature]  # (internal nodes, n)
+            go_left = values <= self.threshold
+            if np.isnan(x).any():
+                go_left = np.where(np.isnan(values), self.missing_left, go_left)
+            head = self.next[: self.n_int, :n]
+            np.multiply(go_left, self.delta, out=head)
+            head += self.right[:, :n]
+            flat = self.next.reshape(-1)
+            idx = self.start[:, :n].copy()
+            for m in self.active:
+                idx[:m] = flat[idx[:m]]
+        nodes = idx // c
+        if self.value is None:
+            return self.value1[nodes].T @ self.mix.T  # (n, k), C order
+        return self.value[nodes].sum(axis=0)
 
 
 # --------------------------------------------------------------------------- compiling

@@ -16,6 +16,7 @@ dropped and counted in :attr:`PredictionLog.dropped` rather than slowing request
 
 from __future__ import annotations
 
+import operator
 import os
 import threading
 import time
@@ -26,6 +27,9 @@ from typing import Any
 import numpy as np
 
 __all__ = ["PredictionLog", "read_segments"]
+
+#: Entries turned into columns at a time by a flush (each step holds the interpreter briefly).
+SLICE = 256
 
 
 class PredictionLog:
@@ -101,22 +105,42 @@ class PredictionLog:
         self.flush()
 
     def _loop(self) -> None:
+        # import the writer here, before the first flush: a first import inside a flush would
+        # hold the interpreter for a while in the middle of serving
+        import pyarrow.parquet  # noqa: F401
+
         while not self._stop.is_set():
             self._wake.wait(self.flush_seconds)
             self._wake.clear()
             try:
-                self.flush()
+                self.flush(pause=0.0002)
             except Exception:  # a full disk must not take the server down
                 self.errors += 1
 
-    def flush(self) -> Path | None:
-        """Write the buffer as one segment now; its path, or ``None`` when empty."""
+    def flush(self, pause: float = 0.0) -> Path | None:
+        """Write the buffer as one segment now; its path, or ``None`` when empty.
+
+        The buffer is turned into columns a slice of :data:`SLICE` entries at a time; the
+        writer thread passes a ``pause`` between slices, so that no conversion holds the
+        interpreter for long against the event loop (the single-row latency tail).
+        """
+        import pyarrow as pa
+
         with self._lock:
             entries, self._buffer = self._buffer, []
             self._rows = 0
             if not entries:
                 return None
-            table = self._table(entries)
+            tables = []
+            for i in range(0, len(entries), SLICE):
+                tables.append(self._table(entries[i : i + SLICE]))
+                if pause:
+                    time.sleep(pause)
+            table = (
+                tables[0]
+                if len(tables) == 1
+                else pa.concat_tables(tables, promote_options="default")
+            )
             path = self._write(table)
             self.written_rows += table.num_rows
             self.segments += 1
@@ -126,31 +150,41 @@ class PredictionLog:
         import pyarrow as pa
 
         counts = [len(e[4]) for e in entries]
-        repeat = np.repeat
+        total = sum(counts)
+        ones = total == len(entries)  # single-row requests: nothing to repeat
+
+        def per_row(values: np.ndarray) -> np.ndarray:
+            return values if ones else np.repeat(values, counts)
+
+        versions = np.array([e[2] for e in entries], dtype=np.int64)
         data: dict[str, Any] = {
-            "request_id": repeat(np.array([e[0] for e in entries], dtype=object), counts),
-            "time": repeat(np.array([e[1] for e in entries]), counts),
-            "model": pa.array([self.model] * sum(counts), pa.string()),
-            "version": repeat(np.array([e[2] for e in entries], dtype=np.int64), counts),
-            "latency_ms": repeat(np.array([e[7] for e in entries]), counts),
-            "row": np.concatenate([np.arange(c) for c in counts]),
+            "request_id": per_row(np.array([e[0] for e in entries], dtype=object)),
+            "time": per_row(np.array([e[1] for e in entries])),
+            "model": pa.array([self.model] * total, pa.string()),
+            "version": per_row(versions),
+            "latency_ms": per_row(np.array([e[7] for e in entries])),
+            "row": np.zeros(total, dtype=np.int64)
+            if ones
+            else np.concatenate([np.arange(c) for c in counts]),
         }
-        names: list[str] = []
-        for e in entries:
-            for name in e[3]:
-                if name not in names:
-                    names.append(name)
+        inputs = [e[3] for e in entries]
+        same = bool((versions == versions[0]).all())  # one version: one signature
+        names = list(inputs[0]) if same else list(dict.fromkeys(k for i in inputs for k in i))
         for name in names:
-            parts = [
-                e[3][name] if name in e[3] else np.full(len(e[4]), None, dtype=object)
-                for e in entries
-            ]
+            if same:
+                parts = list(map(operator.itemgetter(name), inputs))
+            else:
+                parts = [
+                    e[3][name] if name in e[3] else np.full(len(e[4]), None, dtype=object)
+                    for e in entries
+                ]
             column = np.concatenate(parts)
             if column.dtype == object:
                 data[f"input.{name}"] = pa.array(column.tolist())
             else:
                 data[f"input.{name}"] = column
-        data["output.prediction"] = pa.array([p for e in entries for p in e[4]])
+        predictions = [e[4][0] for e in entries] if ones else [p for e in entries for p in e[4]]
+        data["output.prediction"] = pa.array(predictions)
         classes = entries[-1][6]
         if classes and all(e[5] is not None and e[5].shape[1] == len(classes) for e in entries):
             proba = np.concatenate([e[5] for e in entries])
