@@ -155,3 +155,27 @@ def test_truncated_parquet_is_named(tmp_path: Path) -> None:
     cut.write_bytes(good.read_bytes()[:-100])
     with pytest.raises(DataError, match=r"cut\.parquet.*corrupt or truncated"):
         profile_data(cut)
+
+
+def test_numpy_keys_equal_the_sql_keys() -> None:
+    """The sketch, histogram and HLL keys NumPy computes are those of the SQL formulas."""
+    import duckdb
+
+    from noria.data import profile as p
+
+    rng = np.random.default_rng(5)
+    x = np.concatenate(
+        [
+            rng.normal(0, 1e3, 5000),
+            rng.lognormal(0, 5, 5000),
+            [0.0, 1e-12, -1e-12, 1.0, -1.0, 2.5, 1e300, -1e300, np.inf, -np.inf],
+        ]
+    )
+    hist = p._nice_hist(-2000.0, 2000.0, integer=False)
+    con = duckdb.connect()
+    con.register("t", pd.DataFrame({"x": x}))
+    sql = f"SELECT {p._sketch_key('x')}, {p._bin_key('x', hist)}, {p._hll_key('x')}, hash(x) FROM t"
+    sketch, bins, hll, h = (np.array(c) for c in zip(*con.execute(sql).fetchall(), strict=True))
+    assert (p._sketch_keys(x) == sketch).all()
+    assert (p._bin_keys(x, hist) == bins).all()
+    assert (p._hll_keys(h.astype(np.uint64)) == hll).all()

@@ -166,3 +166,58 @@ def test_check_errors_name_the_check(batch: pd.DataFrame) -> None:
         validate_frame(batch, None, parse_checks([{"column": "agee", "not_null": True}]))
     with pytest.raises(ConfigError, match=re.escape("check 'sql nonsense ((': the SQL expr")):
         validate_frame(batch, None, parse_checks([{"sql": "nonsense (("}]))
+
+
+def test_checks_over_distinct_values_count_as_per_row() -> None:
+    """A string column with few values is checked per value; the counts equal a row scan."""
+    import duckdb
+
+    from noria.data.profile import open_source
+    from noria.data.validate import _by_value, _predicate
+
+    rng = np.random.default_rng(3)
+    n = 60_000
+    zips = np.char.zfill(rng.integers(0, 500, n).astype(str), 5).astype(object)
+    zips[rng.random(n) < 0.01] = "ABCDE"
+    zips[rng.random(n) < 0.01] = None
+    plan = rng.choice(["free", "pro", "gold"], n).astype(object)
+    frame = pd.DataFrame({"zip": zips, "plan": plan, "email": [f"u{i}@x.io" for i in range(n)]})
+    checks = parse_checks(
+        [
+            {"column": "zip", "regex": "^[0-9]{5}$"},
+            {"column": "plan", "in_set": ["free", "pro"]},
+            {"column": "email", "regex": "^[^@]+@[^@]+$"},
+            {"column": "zip", "not_null": True},
+        ]
+    )
+    con = duckdb.connect()
+    source = open_source(con, frame)
+    types = dict(source.columns)
+    preds = {i: _predicate(c, types, {}) for i, c in enumerate(checks)}
+    assert set(_by_value(con, source, checks, preds).values()) == {"zip", "plan"}  # not email
+    got = counts(validate_frame(frame, None, checks))
+    notna = pd.notna(zips)
+    assert got["zip: regex /^[0-9]{5}$/"] == int((zips[notna] == "ABCDE").sum())
+    assert got["plan: in_set 2 values"] == int((plan == "gold").sum())
+    assert got["email: regex /^[^@]+@[^@]+$/"] == 0
+    assert got["zip: not_null"] == int((~notna).sum())
+    result = validate_frame(frame, None, checks)
+    bad_zip = result.results[0]
+    assert bad_zip.examples and all(e["zip"] == "ABCDE" for e in bad_zip.examples)
+
+
+@pytest.mark.parametrize("spread", [1, 10**12])
+def test_unique_of_integers_counts_every_repeated_row(spread: int) -> None:
+    """Integer ids are counted in NumPy (bincount, or a sort when sparse) like the GROUP BY."""
+    rng = np.random.default_rng(4)
+    ids = rng.integers(0, 5000, 20_000) * spread
+    frame = pd.DataFrame({"id": pd.array(ids, dtype="Int64")})
+    frame.loc[::97, "id"] = pd.NA
+    result = validate_frame(frame, None, parse_checks([{"column": "id", "unique": True}]))
+    values = frame["id"].dropna()
+    sizes = values.value_counts()
+    assert result.results[0].failing == int(sizes[sizes > 1].sum())
+    top = sorted(sizes[sizes > 1].items(), key=lambda kv: (-kv[1], kv[0]))[:5]
+    assert [(e["id"], e["rows"]) for e in result.results[0].examples] == [
+        (int(v), int(c)) for v, c in top
+    ]
