@@ -14,6 +14,9 @@ class                  exit  HTTP  for
 ``PipelineError``      2     400   the DAG: cycles, missing inputs, unknown params
 ``StepError``          2     500   user code that raised inside a step (wrapped, cause chained)
 ``NotFoundError``      2     404   a run, artifact, model, version or alias that does not exist
+``PromotionRefused``   2     409   a promotion gate failed; ``reasons`` lists each failure
+``Unauthorized``       2     401   a missing or wrong bearer token (the server)
+``PayloadTooLarge``    2     413   a request body over the server's size limit
 ``StoreError``         1     500   the metadata or artifact store is unusable or corrupt
 =====================  ====  ====  ==========================================================
 
@@ -23,16 +26,19 @@ This module imports nothing heavy: it is imported by everything.
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 __all__ = [
     "ConfigError",
     "DataError",
     "NoriaError",
     "NotFoundError",
+    "PayloadTooLarge",
     "PipelineError",
+    "PromotionRefused",
     "StepError",
     "StoreError",
+    "Unauthorized",
     "UserError",
     "did_you_mean",
 ]
@@ -85,6 +91,30 @@ class NotFoundError(UserError, KeyError):
 
     def __str__(self) -> str:  # KeyError would quote the message
         return str(self.args[0]) if self.args else ""
+
+
+class PromotionRefused(UserError):
+    """A promotion gate failed; ``reasons`` lists each failure."""
+
+    http_status = 409
+
+    def __init__(self, name: str, version: int, alias: str, reasons: Sequence[str]) -> None:
+        self.reasons = list(reasons)
+        super().__init__(
+            f"not promoting {name} version {version} to '{alias}': " + "; ".join(self.reasons)
+        )
+
+
+class Unauthorized(UserError):
+    """A missing or wrong bearer token."""
+
+    http_status = 401
+
+
+class PayloadTooLarge(UserError):
+    """A request body over the size limit."""
+
+    http_status = 413
 
 
 class StoreError(NoriaError):

@@ -34,7 +34,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from noria.errors import NotFoundError, UserError, did_you_mean
+from noria.errors import NotFoundError, PromotionRefused, UserError, did_you_mean
 from noria.store.metadata import MetadataStore, ModelVersion
 
 if TYPE_CHECKING:
@@ -61,18 +61,6 @@ CHAMPION = "champion"
 
 #: Audit actions that move an alias (replayed by :func:`alias_history`).
 _MOVES = ("set_alias", "promote", "rollback")
-
-
-class PromotionRefused(UserError):
-    """A promotion gate failed; ``reasons`` lists each failure (exit 2, HTTP 409)."""
-
-    http_status = 409
-
-    def __init__(self, name: str, version: int, alias: str, reasons: Sequence[str]) -> None:
-        self.reasons = list(reasons)
-        super().__init__(
-            f"not promoting {name} version {version} to '{alias}': " + "; ".join(self.reasons)
-        )
 
 
 # --------------------------------------------------------------------------- register, aliases

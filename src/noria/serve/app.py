@@ -49,7 +49,14 @@ import orjson
 from fastapi import Request  # at module level: FastAPI resolves route annotations here
 from fastapi.responses import Response
 
-from noria.errors import DataError, NoriaError, NotFoundError, UserError
+from noria.errors import (
+    DataError,
+    NoriaError,
+    NotFoundError,
+    PayloadTooLarge,
+    Unauthorized,
+    UserError,
+)
 from noria.serve.schema import Columns
 
 if TYPE_CHECKING:
@@ -64,18 +71,6 @@ OPEN_PATHS = frozenset({"/health", "/ready", "/v2/health/live", "/v2/health/read
 
 #: Batches of at least this many rows are predicted in a worker thread, not on the event loop.
 THREAD_ROWS = 256
-
-
-class Unauthorized(UserError):
-    """A missing or wrong bearer token (HTTP 401)."""
-
-    http_status = 401
-
-
-class PayloadTooLarge(UserError):
-    """A request body over the size limit (HTTP 413)."""
-
-    http_status = 413
 
 
 @dataclass
