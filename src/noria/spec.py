@@ -15,7 +15,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from noria.errors import ConfigError, did_you_mean
 from noria.store import DEFAULT_ARTIFACTS_URL, DEFAULT_METADATA_URL
@@ -177,6 +184,76 @@ class ServeSpec(_Model):
     poll_seconds: float = Field(1.0, gt=0)
 
 
+_METRICS = ("accuracy", "precision", "recall", "f1", "roc_auc", "log_loss", "rmse", "mae", "r2")
+_DRIFT_TESTS = ("psi", "ks", "wasserstein", "js", "chi2")
+
+
+def _known_metric(value: str) -> str:
+    if value not in _METRICS:
+        raise ValueError(
+            f"unknown metric '{value}'{did_you_mean(value, _METRICS)}; "
+            f"metrics: {', '.join(_METRICS)}"
+        )
+    return value
+
+
+class MonitorSpec(_Model):
+    """What ``noria monitor`` reads and how it judges drift (see :mod:`noria.monitor`)."""
+
+    model: str | None = Field(None, description="NAME@ALIAS monitored; the project's champion")
+    window_rows: int = Field(50_000, ge=1, description="most logged rows in one window")
+    min_samples: int = Field(100, ge=1, description="fewer values: 'too small', not drift")
+    numeric_test: Literal["auto", "psi", "ks", "wasserstein", "js"] = "auto"
+    categorical_test: Literal["auto", "chi2", "psi", "js"] = "auto"
+    thresholds: dict[str, float] = Field(default_factory=dict)
+    null_rate_threshold: float = Field(0.05, gt=0, le=1)
+    label_column: str = Field("label", description="the column of a labels file with the truth")
+    webhook: str | None = Field(None, description="URL that alerts are POSTed to (JSON)")
+
+    @field_validator("thresholds")
+    @classmethod
+    def _tests(cls, value: dict[str, float]) -> dict[str, float]:
+        for name in value:
+            if name not in _DRIFT_TESTS:
+                raise ValueError(
+                    f"unknown drift test '{name}'{did_you_mean(name, _DRIFT_TESTS)}; "
+                    f"tests: {', '.join(_DRIFT_TESTS)}"
+                )
+        return value
+
+
+class MetricFloor(_Model):
+    """A live metric and the value it must not fall below (above, for losses and errors)."""
+
+    metric: str
+    below: float = Field(description="the floor (for rmse, mae, log_loss: the ceiling)")
+    min_labels: int = Field(50, ge=1, description="labelled predictions needed to judge")
+
+    _metric = field_validator("metric")(_known_metric)
+
+
+class RetrainOn(_Model):
+    """What starts a retrain."""
+
+    drift: bool = True
+    drift_share: float = Field(
+        0.0, ge=0, le=1, description="share of drifted features beyond which drift counts"
+    )
+    performance: MetricFloor | None = None
+    new_data: bool = True
+    schedule: float | None = Field(None, gt=0, description="seconds between scheduled retrains")
+
+
+class LoopSpec(_Model):
+    """The policies of ``noria loop``: retrain, promote, roll back (:mod:`noria.monitor.loop`)."""
+
+    interval: float = Field(300.0, gt=0, description="seconds between iterations")
+    retrain_on: RetrainOn = RetrainOn()
+    promote: bool = Field(True, description="promote a challenger that passes the gates")
+    shadow: bool = Field(False, description="score the challenger on labelled live traffic too")
+    rollback: MetricFloor | None = None
+
+
 class Spec(_Model):
     """The whole of ``noria.yaml``."""
 
@@ -194,6 +271,8 @@ class Spec(_Model):
     validation: ValidationSpec = ValidationSpec()
     promotion: PromotionSpec = PromotionSpec()
     serve: ServeSpec = ServeSpec()
+    monitor: MonitorSpec = MonitorSpec()
+    loop: LoopSpec = LoopSpec()
 
 
 def _lines(node: Any, prefix: tuple[str, ...], out: dict[tuple[str, ...], int]) -> None:
@@ -278,6 +357,8 @@ def _explain(exc: ValidationError, file: Path, lines: dict[tuple[str, ...], int]
                 msg += f"; valid keys here: {', '.join(valid)}"
         elif err["type"] == "missing":
             msg = f"{where}: missing key '{key}'; add it to {file.name}"
+        elif err["type"] == "value_error":
+            msg = f"{where}: {key}: {err['msg'].removeprefix('Value error, ')}"
         else:
             got = err.get("input")
             msg = f"{where}: {key}: {err['msg']} (got {got!r})"
@@ -367,4 +448,28 @@ serve:                            # `noria serve`
   log_predictions: true           # every prediction to .noria/predictions/NAME/*.parquet
   follow_alias: true              # load and swap in the new version when the alias moves
   poll_seconds: 1.0               # how often the alias is checked
+
+monitor:                          # `noria monitor`: drift, data quality, live metrics
+  model: null                     # NAME@ALIAS whose prediction log is read; null = champion
+  window_rows: 50000              # most logged rows in one monitor window
+  min_samples: 100                # fewer values in a window: "too small", never an alarm
+  numeric_test: auto              # auto | psi | ks | wasserstein | js
+  categorical_test: auto          # auto | chi2 | psi | js
+  thresholds: {{}}                  # per test, e.g. {{psi: 0.2, wasserstein: 0.1}}
+  null_rate_threshold: 0.05       # a change of the null share this large is drift
+  label_column: label             # the truth's column in files for `noria labels add`
+  webhook: null                   # URL alerts are POSTed to, as JSON
+
+loop:                             # `noria loop` (or `noria loop --once` from cron)
+  interval: 300                   # seconds between iterations
+  retrain_on:
+    drift: true                   # a window with drifted features
+    drift_share: 0.0              # ... more than this share of them
+    performance: null             # {{metric: accuracy, below: 0.8, min_labels: 50}}
+    new_data: true                # the data source changed
+    schedule: null                # seconds between retrains, e.g. 86400
+  promote: true                   # promote a retrained model that passes the gates
+  shadow: false                   # also compare it with the champion on labelled live traffic
+  rollback: null                  # {{metric: accuracy, below: 0.7}}: restore the previous
+                                  # champion when the new one falls below this floor
 """

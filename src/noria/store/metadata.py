@@ -45,7 +45,7 @@ __all__ = [
 ]
 
 #: The Alembic revision this version of noria writes and reads.
-HEAD_REVISION = "0001"
+HEAD_REVISION = "0002"
 
 Row = tuple[Any, ...]
 

@@ -152,3 +152,28 @@ file_hashes = Table(
     Column("mtime_ns", Integer, nullable=False),
     Column("hash", String(32), nullable=False),
 )
+
+monitor_windows = Table(
+    "monitor_windows",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("model", Text, nullable=False),
+    Column("created_at", Float, nullable=False),
+    Column("first_time", Float),  # of the predictions in the window
+    Column("last_time", Float),
+    Column("rows", Integer, nullable=False),
+    Column("versions", Text, nullable=False),  # JSON list
+    Column("status", String(16), nullable=False),  # ok | drift | too_small
+    Column("drifted", Text, nullable=False),  # JSON list of columns
+    Column("report_artifact", String(32), nullable=False),
+    Index("ix_monitor_windows_model", "model"),
+)
+
+monitor_segments = Table(
+    "monitor_segments",
+    metadata,
+    Column("model", Text, primary_key=True),
+    Column("segment", Text, primary_key=True),  # file name under .noria/predictions/<model>/
+    Column("window_id", Integer, nullable=False),
+    Column("rows", Integer, nullable=False),
+)

@@ -117,4 +117,25 @@ CREATE TABLE file_hashes (
 	hash VARCHAR(32) NOT NULL, 
 	PRIMARY KEY (path)
 );
-INSERT INTO alembic_version VALUES ('0001');
+CREATE TABLE monitor_windows (
+	id INTEGER NOT NULL, 
+	model TEXT NOT NULL, 
+	created_at FLOAT NOT NULL, 
+	first_time FLOAT, 
+	last_time FLOAT, 
+	rows INTEGER NOT NULL, 
+	versions TEXT NOT NULL, 
+	status VARCHAR(16) NOT NULL, 
+	drifted TEXT NOT NULL, 
+	report_artifact VARCHAR(32) NOT NULL, 
+	PRIMARY KEY (id)
+);
+CREATE INDEX ix_monitor_windows_model ON monitor_windows (model);
+CREATE TABLE monitor_segments (
+	model TEXT NOT NULL, 
+	segment TEXT NOT NULL, 
+	window_id INTEGER NOT NULL, 
+	rows INTEGER NOT NULL, 
+	PRIMARY KEY (model, segment)
+);
+INSERT INTO alembic_version VALUES ('0002');
