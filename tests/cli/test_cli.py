@@ -164,3 +164,10 @@ def test_console_script_exit_code_and_debug(tmp_path: Path) -> None:
         [*base, "--debug", "run", "--path", str(tmp_path)], capture_output=True, text=True
     )
     assert debug.returncode != 0 and "Traceback" in debug.stderr
+
+
+def test_unknown_command_and_option_are_usage_errors(capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = cli(capsys, "nosuch")
+    assert code == 2 and "No such command 'nosuch'" in err and "internal error" not in err
+    code, _, err = cli(capsys, "runs", "--nosuch")
+    assert code == 2 and "--nosuch" in err
