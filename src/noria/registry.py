@@ -49,6 +49,8 @@ __all__ = [
     "alias_history",
     "check_gates",
     "get_version",
+    "holdout_artifacts",
+    "judged_metric",
     "model_card",
     "promote",
     "register_model",
@@ -313,7 +315,22 @@ def _no_metric(key: str, metrics: Mapping[str, float]) -> str:
     return f"the version has no metric '{key}'{did_you_mean(key, metrics)} (metrics: {known})"
 
 
-def _holdout(metadata: MetadataStore, version: ModelVersion) -> tuple[str | None, str | None]:
+def judged_metric(metadata: MetadataStore, name: str, configured: str = "auto") -> str | None:
+    """The metric versions of ``name`` are judged by: ``configured`` (``models.metric``) unless
+    it is ``auto``, else the metric tag of the newest run that registered a version."""
+    if configured != "auto":
+        return configured
+    for version in reversed(metadata.model_versions(name)):
+        if version.run_id:
+            metric = metadata.tags(version.run_id).get("metric")
+            if metric:
+                return metric
+    return None
+
+
+def holdout_artifacts(
+    metadata: MetadataStore, version: ModelVersion
+) -> tuple[str | None, str | None]:
     """``(splits artifact, problem artifact)`` the version was evaluated on, from lineage."""
     if version.run_id is None:
         return None, None
@@ -333,8 +350,8 @@ def _compare(
 ) -> GateResult:
     metric = gates.metric or ""
     gate = f"beats {current.name}/{current.version}"
-    splits, problem = _holdout(metadata, candidate)
-    same = splits is not None and splits == _holdout(metadata, current)[0]
+    splits, problem = holdout_artifacts(metadata, candidate)
+    same = splits is not None and splits == holdout_artifacts(metadata, current)[0]
     how = "same holdout"
     if same or splits is None or artifacts is None:
         new, old = candidate.metrics.get(metric), current.metrics.get(metric)

@@ -8,10 +8,11 @@ so ``noria --help`` stays fast.
 from __future__ import annotations
 
 import sys
+from typing import Any
 
 import typer
 
-from noria.cli import data_cmds, demo, model_cmds, project_cmds
+from noria.cli import data_cmds, demo, model_cmds, monitor_cmds, project_cmds
 from noria.cli._output import fail
 
 app = typer.Typer(
@@ -38,6 +39,7 @@ project_cmds.register(app)
 demo.register(app)
 model_cmds.register(app)
 data_cmds.register(app)
+monitor_cmds.register(app)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -58,13 +60,21 @@ def main(argv: list[str] | None = None) -> None:
     except SystemExit:
         raise
     except Exception as exc:  # click's usage errors, and bugs
-        import click
-
-        if isinstance(exc, click.exceptions.ClickException):
+        clicks = _click_exceptions()
+        if isinstance(exc, clicks.ClickException):
             exc.show()
-            sys.exit(2 if isinstance(exc, click.UsageError) else 1)
-        if isinstance(exc, click.exceptions.Abort):
+            sys.exit(2 if isinstance(exc, clicks.UsageError) else 1)
+        if isinstance(exc, typer.Abort):
             fail("aborted", 130)
         if debug:
             raise
         fail(f"internal error: {type(exc).__name__}: {exc} (run with --debug for details)", 1)
+
+
+def _click_exceptions() -> Any:
+    """The exceptions of the click that typer runs on (typer >= 0.20 vendors its own click)."""
+    try:
+        from typer._click import exceptions
+    except ImportError:
+        from click import exceptions
+    return exceptions

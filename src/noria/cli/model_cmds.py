@@ -131,13 +131,13 @@ def promote(
     path: Path = typer.Option(Path("."), "--path", help="The project folder."),
 ) -> None:
     """Move an alias to VERSION if the promotion gates of noria.yaml pass; else say why not."""
-    from noria.registry import PromotionGates
+    from noria.registry import PromotionGates, judged_metric
     from noria.registry import promote as do_promote
 
     project = _project(path)
     gates = PromotionGates()
     if project.spec is not None:
-        metric = _project_metric(project, name)
+        metric = judged_metric(project.metadata, name, project.spec.models.metric)
         gates = PromotionGates.from_spec(project.spec.promotion, default_metric=metric)
     results = do_promote(
         project.metadata,
@@ -154,20 +154,6 @@ def promote(
         out.print(f"  {'pass' if r.passed else '[red]FAIL[/]'}  {r.gate}: {r.detail}")
     forced = " (forced past failed gates)" if any(not r.passed for r in results) else ""
     out.print(f"[green]{name}@{to}[/] → version {version}{forced}")
-
-
-def _project_metric(project: Project, name: str) -> str | None:
-    """The metric models of ``name`` are judged by: ``models.metric``, or the run's tag."""
-    assert project.spec is not None
-    if project.spec.models.metric != "auto":
-        return project.spec.models.metric
-    store = project.metadata
-    for version in reversed(store.model_versions(name)):
-        if version.run_id:
-            metric = store.tags(version.run_id).get("metric")
-            if metric:
-                return metric
-    return None
 
 
 def rollback(

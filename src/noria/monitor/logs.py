@@ -1,0 +1,214 @@
+"""The prediction log, read exactly once: which segments are new, and recording them as read.
+
+The server writes ``.noria/predictions/<model>/segment-NNNNNN.parquet`` segments that are never
+rewritten (:mod:`noria.serve.predlog`). The metadata store's ``monitor_segments`` table records
+every segment a monitor window consumed; :func:`commit_window` inserts the window and its
+segments in one transaction. So a monitor killed at any moment (``kill -9`` included) has either
+recorded a window with all of its segments or nothing at all, and the next run reads exactly the
+segments no window holds: nothing is lost, nothing is counted twice. Two monitors running at
+once cannot both record a segment either (it is the table's primary key): the second one's
+commit fails and is reported, never doubled.
+
+A segment that cannot be read (cut off mid-write by a crash of a writer that did not use the
+temporary-name protocol, a half-copied file) is skipped with a warning and stays unread: it is
+picked up by a later run once it is complete.
+
+Not here: what a window is judged by (:mod:`noria.monitor.monitor`), labels
+(:mod:`noria.monitor.labels`).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from noria.errors import StoreError
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+    from noria.store.metadata import MetadataStore
+
+__all__ = [
+    "Segment",
+    "commit_window",
+    "log_folder",
+    "pending_segments",
+    "read_segments",
+    "split_windows",
+    "window_of_segments",
+    "windows",
+]
+
+
+@dataclass(frozen=True)
+class Segment:
+    """One readable, not yet monitored segment of a prediction log.
+
+    Attributes:
+        name: Its file name (``segment-000012.parquet``).
+        table: Its rows (a pyarrow table).
+    """
+
+    name: str
+    table: pa.Table
+
+    @property
+    def rows(self) -> int:
+        """Rows of the segment."""
+        return int(self.table.num_rows)
+
+
+def log_folder(home: Path, model: str) -> Path:
+    """Where the prediction log of ``model`` lives under a project's ``.noria`` folder."""
+    return Path(home) / "predictions" / model
+
+
+def _numbered(folder: Path) -> list[Path]:
+    paths = [p for p in folder.glob("segment-*.parquet") if p.stem[8:].isdigit()]
+    return sorted(paths, key=lambda p: int(p.stem[8:]))
+
+
+def pending_segments(metadata: MetadataStore, folder: Path, model: str) -> list[str]:
+    """Names of the segments of ``folder`` that no monitor window has consumed, oldest first."""
+    if not folder.is_dir():
+        return []
+    done = {
+        name
+        for (name,) in metadata.read(
+            "SELECT segment FROM monitor_segments WHERE model = :m", {"m": model}
+        )
+    }
+    return [p.name for p in _numbered(folder) if p.name not in done]
+
+
+def read_segments(folder: Path, names: Sequence[str]) -> tuple[list[Segment], list[str]]:
+    """Read the named segments; ``(readable segments, one warning per unreadable one)``."""
+    import pyarrow.parquet as pq
+
+    segments: list[Segment] = []
+    warnings: list[str] = []
+    for name in names:
+        path = folder / name
+        try:
+            table = pq.read_table(path)
+        except Exception as exc:
+            first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            warnings.append(
+                f"{path}: cannot be read ({first}); skipped, it is read once it is complete"
+            )
+            continue
+        segments.append(Segment(name, table))
+    return segments, warnings
+
+
+def split_windows(segments: Sequence[Segment], max_rows: int) -> list[list[Segment]]:
+    """Group segments, in order, into windows of at most ``max_rows`` rows (whole segments).
+
+    A segment larger than ``max_rows`` is a window on its own.
+    """
+    windows: list[list[Segment]] = []
+    current: list[Segment] = []
+    rows = 0
+    for segment in segments:
+        if current and rows + segment.rows > max_rows:
+            windows.append(current)
+            current, rows = [], 0
+        current.append(segment)
+        rows += segment.rows
+    if current:
+        windows.append(current)
+    return windows
+
+
+def commit_window(
+    metadata: MetadataStore,
+    *,
+    model: str,
+    segments: Sequence[Segment],
+    versions: Sequence[int],
+    status: str,
+    drifted: Sequence[str],
+    report_artifact: str,
+    first_time: float | None,
+    last_time: float | None,
+) -> int:
+    """Record a monitored window and the segments it consumed, atomically; the window's id.
+
+    Raises:
+        StoreError: one of the segments was recorded by another monitor meanwhile (nothing is
+            written then).
+    """
+    from noria.store.metadata import dumps
+
+    rows = sum(s.rows for s in segments)
+    try:
+        with metadata.write() as tx:
+            tx.execute(
+                "INSERT INTO monitor_windows (model, created_at, first_time, last_time, rows, "
+                "versions, status, drifted, report_artifact) VALUES (:model, :created, :first, "
+                ":last, :rows, :versions, :status, :drifted, :report)",
+                {
+                    "model": model,
+                    "created": time.time(),
+                    "first": first_time,
+                    "last": last_time,
+                    "rows": rows,
+                    "versions": dumps(sorted(set(int(v) for v in versions))),
+                    "status": status,
+                    "drifted": dumps(list(drifted)),
+                    "report": report_artifact,
+                },
+            )
+            (window_id,) = tx.execute(
+                "SELECT MAX(id) FROM monitor_windows WHERE model = :m", {"m": model}
+            )[0]
+            tx.executemany(
+                "INSERT INTO monitor_segments (model, segment, window_id, rows) "
+                "VALUES (:model, :segment, :window, :rows)",
+                [
+                    {"model": model, "segment": s.name, "window": window_id, "rows": s.rows}
+                    for s in segments
+                ],
+            )
+    except Exception as exc:
+        if "UNIQUE" in str(exc).upper() or "DUPLICATE" in str(exc).upper():
+            raise StoreError(
+                f"prediction-log segments of '{model}' were monitored by another process "
+                "meanwhile; this window was not recorded (run `noria monitor` again)"
+            ) from None
+        raise
+    return int(window_id)
+
+
+def window_of_segments(metadata: MetadataStore, model: str) -> dict[str, int]:
+    """``{segment name: window id}`` of every consumed segment of ``model``."""
+    return {
+        name: int(window)
+        for name, window in metadata.read(
+            "SELECT segment, window_id FROM monitor_segments WHERE model = :m", {"m": model}
+        )
+    }
+
+
+def windows(metadata: MetadataStore, model: str, limit: int = 50) -> list[dict[str, Any]]:
+    """The latest monitored windows of ``model``, newest first."""
+    import orjson
+
+    rows = metadata.read(
+        "SELECT id, created_at, first_time, last_time, rows, versions, status, drifted, "
+        "report_artifact FROM monitor_windows WHERE model = :m ORDER BY id DESC LIMIT :n",
+        {"m": model, "n": limit},
+    )
+    keys = ("id", "created_at", "first_time", "last_time", "rows", "versions", "status")
+    out = []
+    for row in rows:
+        record = dict(zip(keys, row[:7], strict=True))
+        record["versions"] = orjson.loads(record["versions"])
+        record["drifted"] = orjson.loads(row[7])
+        record["report_artifact"] = row[8]
+        out.append(record)
+    return out

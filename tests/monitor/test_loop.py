@@ -1,0 +1,154 @@
+"""`noria loop`: retrain on drift, promote through the gates, roll back on live performance."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from noria.errors import ConfigError
+from noria.monitor.loop import loop_once
+from noria.project import Project
+from noria.registry import alias_holder
+from tests.conftest import cli
+from tests.monitor.conftest import log_traffic, penguins
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _set(project: Project, old: str, new: str) -> Project:
+    text = project.spec_path.read_text()
+    assert old in text, old
+    project.spec_path.write_text(text.replace(old, new))
+    project.close()
+    return Project(project.root)
+
+
+def _new_data(project: Project) -> pd.DataFrame:
+    """Heavier penguins arrive: served, and appended (with the truth) to the training data."""
+    fresh = penguins().dropna(subset=["species"]).sample(300, replace=True, random_state=7)
+    fresh["body_mass_g"] = fresh["body_mass_g"] + 1500
+    data = project.root / "data" / "penguins.csv"
+    pd.concat([pd.read_csv(data), fresh]).to_csv(data, index=False)
+    return fresh.reset_index(drop=True)
+
+
+def _actions(project: Project) -> list[str]:
+    events = project.metadata.audit_events("penguins")
+    return [e["detail"]["decision"] for e in events if e["action"] == "loop"]
+
+
+def test_quiet_traffic_changes_nothing(project: Project) -> None:
+    log_traffic(project, penguins().sample(300, replace=True, random_state=1))
+    (decision,) = loop_once(project, say=lambda _: None)
+    assert decision.action == "none"
+    assert len(project.metadata.model_versions("penguins")) == 1
+
+
+def test_drift_retrains_promotes_then_bad_live_metric_rolls_back(
+    project: Project, tmp_path: Path
+) -> None:
+    project = _set(project, "  rollback: null", "  rollback: {metric: accuracy, below: 0.8}")
+    fresh = _new_data(project)
+    log_traffic(project, fresh)
+    decisions = loop_once(project, say=lambda _: None)
+    assert [d.action for d in decisions] == ["retrain", "trained", "promote"]
+    assert "body_mass_g" in decisions[0].evidence["drift"]["columns"]
+    assert alias_holder(project.metadata, "penguins", "champion") == 2
+    # version 2 serves, and the truth says it is wrong most of the time
+    ids = log_traffic(project, fresh.head(120), batch=4)
+    wrong = {"Adelie": "Gentoo", "Gentoo": "Chinstrap", "Chinstrap": "Adelie"}
+    labels = pd.DataFrame(
+        {
+            "request_id": [i for i in ids for _ in range(4)][: len(fresh.head(120))],
+            "row": [r for _ in ids for r in range(4)][: len(fresh.head(120))],
+            "label": fresh.head(120)["species"].map(wrong).to_numpy(),
+        }
+    )
+    labels_file = tmp_path / "truth.csv"
+    labels.to_csv(labels_file, index=False)
+    assert cli_ok(project, "labels", "add", str(labels_file))
+    decisions = loop_once(project, say=lambda _: None)
+    assert [d.action for d in decisions] == ["rollback"]
+    assert decisions[0].evidence["from"] == 2 and decisions[0].evidence["to"] == 1
+    assert alias_holder(project.metadata, "penguins", "champion") == 1
+    assert _actions(project) == ["retrain", "trained", "promote", "rollback"]
+
+
+def cli_ok(project: Project, *args: str) -> bool:
+    import io
+    from contextlib import redirect_stdout
+
+    from noria.cli import main
+
+    with redirect_stdout(io.StringIO()):
+        try:
+            main([*args, "--path", str(project.root)])
+        except SystemExit as exc:
+            return not exc.code
+    return True
+
+
+def test_unknown_alias_in_policy_is_an_error_before_anything_runs(
+    project: Project, capsys: pytest.CaptureFixture[str]
+) -> None:
+    project = _set(project, "  model: null                     # NAME@ALIAS whose",
+                   "  model: penguins@champoin       # NAME@ALIAS whose")  # fmt: skip
+    with pytest.raises(ConfigError, match="alias 'champoin'.*did you mean 'champion'"):
+        loop_once(project)
+    code, _, err = cli(capsys, "loop", "--once", "--path", str(project.root))
+    assert code == 2 and "champoin" in err
+
+
+def test_unknown_metric_in_policy_is_an_error_at_load(project: Project) -> None:
+    with pytest.raises(ConfigError, match=r"loop\.rollback\.metric: unknown metric 'acuracy'"):
+        _set(project, "  rollback: null", "  rollback: {metric: acuracy, below: 0.8}")
+
+
+_KILLED = """
+import os, sys
+sys.path.insert(0, {root!r})
+from noria.store.metadata import MetadataStore
+from noria.monitor.loop import loop_once
+from noria.project import Project
+
+original = MetadataStore.insert_model_version
+
+def dying(self, *args, **kwargs):
+    version = original(self, *args, **kwargs)
+    os.kill(os.getpid(), 9)  # inside the registration's transaction
+
+MetadataStore.insert_model_version = dying
+loop_once(Project({path!r}), say=lambda _: None)
+"""
+
+
+def test_loop_killed_during_retrain_leaves_registry_whole_and_resumes(project: Project) -> None:
+    from noria.pipeline.runner import load_artifact
+
+    log_traffic(project, _new_data(project))
+    project.close()
+    code = _KILLED.format(root=str(ROOT), path=str(project.root))
+    log = project.root / "killed.log"
+    with log.open("wb") as err:  # a file, not a pipe: orphaned search workers may hold pipes
+        done = subprocess.run(
+            [sys.executable, "-c", code], stdout=subprocess.DEVNULL, stderr=err, timeout=300
+        )
+    assert done.returncode == -9, log.read_text()[-2000:]
+    project = Project(project.root)
+    assert [v.version for v in project.metadata.model_versions("penguins")] == [1]
+    assert alias_holder(project.metadata, "penguins", "champion") == 1
+    decisions = loop_once(project, say=lambda _: None)
+    assert [d.action for d in decisions] == ["retrain", "trained", "promote"]
+    assert decisions[0].reason.startswith("resuming the interrupted retrain")
+    run = project.metadata.get_run(decisions[1].evidence["run"])
+    assert run.status == "completed"
+    for _, alias, version in project.metadata.aliases("penguins"):
+        record = project.metadata.model_version("penguins", version)
+        assert record is not None, alias
+        assert hasattr(load_artifact(project.metadata, project.artifacts, record.artifact_id),
+                       "predict")  # fmt: skip
+    assert alias_holder(project.metadata, "penguins", "champion") == 2
