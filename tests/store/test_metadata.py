@@ -106,3 +106,20 @@ def test_fast_sqlite_creation_equals_alembic_migration(tmp_path: Path) -> None:
     expected = alembic_sqlite_ddl(tmp_path / "alembic.db")
     shipped = [s for s in SQLITE_HEAD.read_text().split(";\n") if s.strip()]
     assert shipped == expected, "regenerate it: see SQLITE_HEAD in noria/store/metadata.py"
+
+
+def test_a_store_of_the_first_schema_is_upgraded_in_place(tmp_path: Path) -> None:
+    from alembic import command
+    from alembic.config import Config
+
+    from noria.store import metadata as module
+
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    config = Config()
+    config.set_main_option("script_location", str(Path(module.__file__).with_name("migrations")))
+    config.set_main_option("sqlalchemy.url", url)
+    command.upgrade(config, "0001")  # a project made before monitoring existed
+    store = MetadataStore(url)
+    assert store.read("SELECT version_num FROM alembic_version") == [(module.HEAD_REVISION,)]
+    assert store.read("SELECT count(*) FROM monitor_windows") == [(0,)]
+    store.close()
