@@ -18,6 +18,7 @@ BENCHMARKS = {
     "validation": "bench.validation",
     "serving": "bench.serving",
     "automl": "bench.automl",
+    "drift": "bench.drift",
 }
 
 

@@ -1,0 +1,1 @@
+"""Monitoring: drift between profiles (``.drift``); imports nothing until a submodule is used."""
