@@ -35,6 +35,19 @@ def test_predict_records_and_split(live: LiveServer) -> None:
     assert post(live, "/predict", {"records": [dict(ROW, sex=None)]}).status_code == 200
 
 
+def test_scoring_routes_answered_before_fastapi_behave_as_routed(live: LiveServer) -> None:
+    """POST /predict and /invocations skip FastAPI's routing; the same paths with another
+    method, or with a trailing slash, still get FastAPI's answers."""
+    r = post(live, "/predict", {"records": [ROW]}, headers={"x-request-id": "abc"})
+    assert r.status_code == 200 and r.headers["x-request-id"] == "abc"
+    assert r.headers["content-type"] == "application/json" and r.json()["request_id"] == "abc"
+    assert httpx.get(live.url + "/predict", timeout=30).status_code == 405
+    assert httpx.get(live.url + "/invocations", timeout=30).status_code == 405
+    assert post(live, "/predict/", {"records": [ROW]}).status_code in (307, 404)
+    bad = post(live, "/invocations", {"dataframe_split": {"columns": ["x"], "data": [[1]]}})
+    assert bad.status_code == 422 and bad.json()["error_code"] == "INVALID_PARAMETER_VALUE"
+
+
 def test_mlflow_payloads(live: LiveServer) -> None:
     expected = post(live, "/predict", {"records": [ROW]}).json()["predictions"]
     for payload in (

@@ -89,3 +89,38 @@ def test_next_table_agrees_with_the_walk(family: str) -> None:
     fast._table = table
     for n in (1, 5, table.chunk, len(feats)):
         assert np.max(np.abs(fast.raw(feats[:n]) - walked[:n])) < 1e-12
+
+
+@pytest.mark.parametrize("family", ["hist_gradient_boosting", "random_forest"])
+def test_binned_decisions_agree_with_float_comparisons(family: str) -> None:
+    """From _BIN_ROWS rows on the table decides on binned inputs: exactly the float comparisons,
+    for values equal to a threshold, just beside one, and infinite."""
+    from noria.serve.fast import _BIN_ROWS
+
+    model, x = fit_penguins(family)
+    if family == "random_forest":
+        model.steps[-1][1].set_params(max_depth=4)
+        model.fit(x, model.predict(x))
+    fast = compile_model(model, "classification")
+    table = fast._table
+    assert table is not None and table.kbin is not None
+    rng = np.random.default_rng(0)
+    from noria.serve.schema import Signature
+
+    sig = Signature([{"name": str(c), "dtype": str(t)} for c, t in x.dtypes.items()])
+    cols = sig.from_frame(x.dropna())
+    feats = fast.features(cols.values, cols.n)[: 3 * table.chunk]
+    for f, cuts in table.cuts:  # a third of each used feature: one of its own thresholds
+        rows = rng.choice(len(feats), len(feats) // 3, replace=False)
+        picked = rng.choice(cuts, len(rows))
+        feats[rows, f] = picked + rng.choice([0.0, 0.0, 1e-9, -1e-9], len(rows))
+    feats[0, :] = np.inf
+    feats[1, :] = -np.inf
+    assert len(feats) >= _BIN_ROWS
+    binned = table.raw(feats)
+    kbin, table.kbin = table.kbin, None  # the float path
+    try:
+        floats = table.raw(feats)
+    finally:
+        table.kbin = kbin
+    assert np.array_equal(binned, floats)

@@ -24,6 +24,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from itertools import chain
 from typing import Any
 
 import numpy as np
@@ -52,10 +53,16 @@ def kind_of(dtype: str) -> str:
 
 @dataclass(frozen=True)
 class Columns:
-    """Validated input: one array per signature column, and the number of rows."""
+    """Validated input: one array per signature column, and the number of rows.
+
+    ``lists`` keeps the request's own values per column (JSON numbers, strings, ``None``) when the
+    columns came from a payload: the prediction log flattens those far more cheaply than many
+    small arrays. ``None`` for frames and for batches merged by the server.
+    """
 
     values: dict[str, np.ndarray]
     n: int
+    lists: dict[str, Sequence[Any]] | None = None
 
 
 class Signature:
@@ -125,12 +132,14 @@ class Signature:
             raise DataError(f"{cw}: column '{dup}' appears twice")
         self._check_names(columns, cw)
         width = len(columns)
-        for i, row in enumerate(data):
-            if not isinstance(row, list) or len(row) != width:
-                got = f"{len(row)} values" if isinstance(row, list) else _type(row)
-                raise DataError(f"{dw}[{i}]: expected a list of {width} values, got {got}")
+        if set(map(type, data)) != {list} or set(map(len, data)) != {width}:
+            for i, row in enumerate(data):
+                if not isinstance(row, list) or len(row) != width:
+                    got = f"{len(row)} values" if isinstance(row, list) else _type(row)
+                    raise DataError(f"{dw}[{i}]: expected a list of {width} values, got {got}")
+        by_column = list(zip(*data, strict=True))  # transposed in C: a tuple per column
         index = {c: j for j, c in enumerate(columns)}
-        values = {name: [row[index[name]] for row in data] for name in self.names}
+        values = {name: by_column[index[name]] for name in self.names}
         return self._columns(values, len(data), lambda i, c: f"{dw}[{i}] column {c}")
 
     def from_mapping(self, mapping: Any, where: str = "inputs") -> Columns:
@@ -171,9 +180,11 @@ class Signature:
 
     # ------------------------------------------------------------------ values
 
-    def _columns(self, values: dict[str, list[Any]], n: int, at: Any) -> Columns:
-        out: dict[str, np.ndarray] = {}
+    def _columns(self, values: dict[str, Sequence[Any]], n: int, at: Any) -> Columns:
+        out = self._numbers(values)
         for name, column in values.items():
+            if name in out:
+                continue
             kind = self.kinds[name]
             types = set(map(type, column))
             if kind == "number":
@@ -201,7 +212,29 @@ class Signature:
                 if not types <= _STRING_TYPES:
                     self._bad(column, name, at, _STRING_TYPES, "a string (or null)")
                 out[name] = np.array(column, dtype=object)
-        return Columns(out, n)
+        return Columns(out, n, values)
+
+    def _numbers(self, values: dict[str, Sequence[Any]]) -> dict[str, np.ndarray]:
+        """The number columns, converted and checked together (one array, one check); ``{}``
+        when any of them needs a closer look (the column-by-column path names the value)."""
+        names = [name for name in values if self.kinds[name] == "number"]
+        if len(names) < 2:
+            return {}
+        columns = [values[name] for name in names]
+        types = set(map(type, chain.from_iterable(columns)))
+        if not types <= _NUMBER_TYPES:
+            return {}
+        try:
+            array = np.array(columns, dtype=float)  # (columns, rows): each row contiguous
+        except OverflowError:
+            return {}
+        if np.isinf(array).any():
+            return {}
+        if float in types:  # a NaN given as a float (not null) is refused: compare the counts
+            nan = int(np.count_nonzero(np.isnan(array)))
+            if nan and nan != sum(c.count(None) for c in columns):
+                return {}
+        return dict(zip(names, array, strict=True))
 
     @staticmethod
     def _bad(column: list[Any], name: str, at: Any, allowed: frozenset[type], want: str) -> None:
