@@ -207,6 +207,7 @@ class MonitorSpec(_Model):
     categorical_test: Literal["auto", "chi2", "psi", "js"] = "auto"
     thresholds: dict[str, float] = Field(default_factory=dict)
     null_rate_threshold: float = Field(0.05, gt=0, le=1)
+    correction: Literal["bonferroni", "none"] = "bonferroni"
     label_column: str = Field("label", description="the column of a labels file with the truth")
     webhook: str | None = Field(None, description="URL that alerts are POSTed to (JSON)")
 
@@ -457,6 +458,7 @@ monitor:                          # `noria monitor`: drift, data quality, live m
   categorical_test: auto          # auto | chi2 | psi | js
   thresholds: {{}}                  # per test, e.g. {{psi: 0.2, wasserstein: 0.1}}
   null_rate_threshold: 0.05       # a change of the null share this large is drift
+  correction: bonferroni          # p-value thresholds / columns compared (none: per column)
   label_column: label             # the truth's column in files for `noria labels add`
   webhook: null                   # URL alerts are POSTed to, as JSON
 

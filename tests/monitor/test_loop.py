@@ -97,7 +97,7 @@ def test_unknown_alias_in_policy_is_an_error_before_anything_runs(
 ) -> None:
     project = _set(project, "  model: null                     # NAME@ALIAS whose",
                    "  model: penguins@champoin       # NAME@ALIAS whose")  # fmt: skip
-    with pytest.raises(ConfigError, match="alias 'champoin'.*did you mean 'champion'"):
+    with pytest.raises(ConfigError, match=r"alias 'champoin'.*did you mean 'champion'"):
         loop_once(project)
     code, _, err = cli(capsys, "loop", "--once", "--path", str(project.root))
     assert code == 2 and "champoin" in err

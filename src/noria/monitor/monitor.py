@@ -142,6 +142,7 @@ def drift_config(project: Project) -> DriftConfig:
         thresholds={**defaults.thresholds, **spec.thresholds},
         null_rate_threshold=spec.null_rate_threshold,
         min_samples=spec.min_samples,
+        correction=spec.correction,
     )
 
 
