@@ -1029,12 +1029,14 @@ def _hll_key(e: str) -> str:
 
 
 def _registers(pairs: Mapping[int, int]) -> tuple[int, ...]:
-    regs = [0] * HLL_REGISTERS
-    for key in pairs:
-        reg, rho = divmod(key, 64)
-        if rho > regs[reg]:
-            regs[reg] = rho
-    return tuple(regs)
+    """HyperLogLog registers from the keys ``register * 64 + rank`` that occurred."""
+    import numpy as np
+
+    regs = np.zeros(HLL_REGISTERS, dtype=np.int64)
+    if pairs:
+        keys = np.fromiter(pairs, dtype=np.int64, count=len(pairs))
+        np.maximum.at(regs, keys // 64, keys % 64)
+    return tuple(regs.tolist())
 
 
 def _hll_estimate(regs: Sequence[int]) -> int:

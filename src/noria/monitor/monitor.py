@@ -286,6 +286,7 @@ def run_monitor(
     Raises:
         NotFoundError: the model has no registered version, or no training profile.
     """
+    import duckdb
     import numpy as np
     import orjson
 
@@ -310,6 +311,7 @@ def run_monitor(
     names = pending_segments(project.metadata, folder, name)
     segments, result.warnings = read_segments(folder, names)
     references: dict[int, Profile] = {}
+    con = duckdb.connect()  # one connection for every window: no set-up cost per window
     for group in split_windows(segments, max_rows):
         tables = [s.table for s in group]
         versions = np.concatenate([t.column("version").to_numpy() for t in tables])
@@ -321,7 +323,7 @@ def run_monitor(
         reference = references[served]
         frame = _window_frame(tables)
         columns = [c for c in frame.column_names if c in reference.columns]
-        current = profile_data(frame, reference=reference, columns=columns)
+        current = profile_data(frame, reference=reference, columns=columns, con=con)
         drift = compare(reference, current, config, columns=columns)
         target = spec.target if spec is not None else ""
         quality = _quality(project, frame, target)
@@ -363,6 +365,7 @@ def run_monitor(
         result.windows.append(report)
         if on_window is not None:
             on_window(report)
+    con.close()
     result.live = live_performance(project, name)
     return result
 
