@@ -152,3 +152,23 @@ def test_loop_killed_during_retrain_leaves_registry_whole_and_resumes(project: P
         assert hasattr(load_artifact(project.metadata, project.artifacts, record.artifact_id),
                        "predict")  # fmt: skip
     assert alias_holder(project.metadata, "penguins", "champion") == 2
+
+
+def test_shadow_scores_both_versions_on_labelled_live_traffic(
+    project: Project, tmp_path: Path
+) -> None:
+    project = _set(project, "  shadow: false", "  shadow: true")
+    fresh = _new_data(project)
+    ids = log_traffic(project, fresh)
+    truth = tmp_path / "truth.csv"
+    pd.DataFrame({"request_id": ids, "label": fresh["species"]}).to_csv(truth, index=False)
+    assert cli_ok(project, "labels", "add", str(truth))
+    decisions = loop_once(project, say=lambda _: None)
+    assert [d.action for d in decisions][:2] == ["retrain", "trained"]
+    verdict = decisions[-1]
+    assert verdict.action in ("promote", "refuse")
+    shadow = verdict.evidence["shadow"]
+    assert shadow["labels"] == len(fresh) and shadow["metric"]
+    # the champion never saw heavy penguins; the challenger was trained on them
+    assert shadow["challenger"] >= shadow["champion"]
+    assert verdict.action == "promote"
