@@ -1,14 +1,17 @@
-"""The search: portfolio, budgets, failures, bad spaces, bad targets, warm start."""
+"""The search: portfolio, budgets, failures, bad spaces, bad targets, warm start, workers."""
 
 from __future__ import annotations
+
+from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
 import pytest
 from sklearn.datasets import load_breast_cancer, load_diabetes
 
+import noria.train.search as search_mod
 from noria.errors import ConfigError, DataError
-from noria.train.search import search
+from noria.train.search import TrialRecord, refit_seconds, search
 from noria.train.spaces import Param, parse_space
 
 
@@ -125,3 +128,164 @@ def test_holdout_and_grid(cancer) -> None:
     )
     assert sorted(t.params["C"] for t in result.trials) == [0.01, 0.1, 1.0, 10.0]
     assert all(len(t.fold_scores) == 1 for t in result.trials)
+
+
+# ----------------------------------------------------------------- start-up, pool, budget, warm
+
+
+def test_linear_defaults_run_in_this_process_while_workers_start(cancer, monkeypatch) -> None:
+    calls: list[tuple[str, int]] = []
+    here = search_mod._fit_fold_here
+
+    def spy(state, family, params, fold):
+        calls.append((family, fold))
+        return here(state, family, params, fold)
+
+    monkeypatch.setattr(search_mod, "_fit_fold_here", spy)
+    monkeypatch.setattr(search_mod._Pool, "warm", property(lambda self: False))  # never up
+    X, y = cancer
+    result = search(
+        X, y, task="classification", families=["linear", "lightgbm"], n_trials=2, n_jobs=1
+    )
+    assert [c for c in calls if c[0] == "linear"] == [("linear", 0), ("linear", 1), ("linear", 2)]
+    linear = next(t for t in result.trials if t.family == "linear")
+    assert linear.status == "complete" and len(linear.fit_seconds) == 3
+
+
+def test_a_kept_pool_serves_the_next_search_with_its_own_data(cancer) -> None:
+    X, y = cancer
+    search(X, y, task="classification", families=["lightgbm"], n_trials=1, n_jobs=1)
+    (pool,) = search_mod._IDLE_POOLS
+    assert pool.ready.wait(120) and pool.warm  # started at once, kept when the search ended
+    Xr, yr = load_diabetes(return_X_y=True, as_frame=True)
+    result = search(Xr, yr, task="regression", families=["lightgbm"], n_trials=2, n_jobs=1)
+    assert len(search_mod._IDLE_POOLS) == 1 and search_mod._IDLE_POOLS[0] is pool  # kept again
+    assert not pool.dead
+    assert result.trials[0].status == "complete" and not any(
+        t.status == "failed" for t in result.trials
+    )
+    assert result.metric == "rmse" and 30 < result.best_score < 90  # diabetes, not the cancer data
+
+
+def test_same_seed_same_trials_with_one_worker(cancer) -> None:
+    X, y = cancer
+    search_mod._drop_kept_pools()  # the first search starts a worker, fitting here meanwhile
+
+    def trials() -> list[tuple[str, dict, float | None]]:
+        result = search(
+            X, y, task="classification", families=["linear", "lightgbm"], n_trials=6, n_jobs=1
+        )
+        return [(t.family, t.params, t.score) for t in result.trials]
+
+    assert trials() == trials()
+
+
+def test_refit_time_is_kept_back_from_the_trials() -> None:
+    assert refit_seconds([1.0, 0.5, 0.8], [2 / 3] * 3) == pytest.approx(
+        search_mod.REFIT_SAFETY * 1.5 + search_mod.REFIT_MARGIN_S  # the slowest fold, scaled
+    )
+    loop = object.__new__(search_mod._Loop)
+    loop.records, loop.cells = [], 1000
+    loop.maximize, loop.fractions, loop.deadline = True, [2 / 3] * 3, 100.0
+    loop.refit = True
+    assert 98.0 < loop.stop_at() < 100.0  # nothing complete: time for the baseline's refit
+    loop.records = [_record(0, 0.9, fit=(2.0, 2.0, 2.0))]
+    assert loop.stop_at() == pytest.approx(100.0 - refit_seconds([2.0] * 3, [2 / 3] * 3))
+    loop.refit = False  # the pipeline refits in its own step: nothing kept back
+    assert loop.stop_at() == 100.0
+
+
+def test_a_best_trial_that_would_not_refit_in_time_is_passed_over() -> None:
+    slow, quick = _record(0, 0.95, fit=(9.0,)), _record(1, 0.90, fit=(0.1,))
+    loop = SimpleNamespace(refit_estimate=lambda r: 10.0 if r is slow else 0.5)
+    assert search_mod._refit_choice([slow, quick], True, 2.0, loop) is quick
+    assert search_mod._refit_choice([slow, quick], True, 20.0, loop) is slow
+    assert search_mod._refit_choice([slow, quick], True, 0.01, loop) is None  # best refitted
+
+
+def test_warm_start_stops_once_the_champion_is_matched(cancer) -> None:
+    X, y = cancer
+    kwargs = {"task": "classification", "families": ["lightgbm", "linear"], "n_jobs": 1, "seed": 1}
+    first = search(X, y, n_trials=4, **kwargs)
+    again = search(X, y, time_budget=600, warm_start=first, **kwargs)
+    assert any(w.startswith("stopped early") for w in again.warnings)
+    assert again.best_score == pytest.approx(first.best_score)
+    opener = min(again.trials, key=lambda t: t.number)
+    assert (opener.family, opener.params) == (first.best_family, first.best_params)
+    queued = len(search_mod._warm_records(first)) + 2
+    assert len(again.trials) <= queued  # stopped before any tuning
+    full = search(X, y, n_trials=3, warm_start=first, warm_stop=False, **kwargs)
+    assert len(full.trials) == 3 and not any(w.startswith("stopped") for w in full.warnings)
+
+
+def test_warm_stop_within_noise_once_the_scored_record_ran_again(cancer) -> None:
+    X, y = cancer
+    kwargs = {"task": "classification", "families": ["linear", "lightgbm"], "n_jobs": 1}
+    score = search(X, y, families=["linear"], n_trials=1, task="classification").best_score
+
+    def record(target: float) -> list[dict]:  # fold scores 0.04 apart: a standard error of 0.02
+        folds = [target - 0.02, target + 0.02]
+        return [{"family": "linear", "params": {}, "score": target, "fold_scores": folds}]
+
+    near = search(X, y, n_trials=3, warm_start=record(score + 0.001), **kwargs)
+    stops = [w for w in near.warnings if w.startswith("stopped early")]
+    assert len(stops) == 1
+    far = search(X, y, n_trials=3, warm_start=record(score + 0.1), **kwargs)
+    assert len(far.trials) == 3 and not any(w.startswith("stopped") for w in far.warnings)
+
+
+def test_warm_records_keep_scores_and_fit_times() -> None:
+    records = search_mod._warm_records(
+        [
+            {"family": "linear", "params": {"C": 1.0}, "score": 0.9, "fold_scores": [0.8, 1.0]},
+            {"family": "linear", "params": {"C": 1.0}},  # the same again
+            {"family": "lightgbm", "params": {}, "fit_seconds": [0.5, 0.6]},
+        ]
+    )
+    assert records == [
+        {"family": "linear", "params": {"C": 1.0}, "score": 0.9, "fold_scores": [0.8, 1.0]},
+        {"family": "lightgbm", "params": {}, "fit_seconds": [0.5, 0.6]},
+    ]
+
+
+@pytest.mark.parametrize("multiclass", [False, True])
+def test_fold_score_matches_compute_metrics(multiclass) -> None:
+    from sklearn.datasets import load_iris
+    from sklearn.linear_model import LogisticRegression, Ridge
+
+    from noria.evaluate.metrics import CLASSIFICATION_METRICS, REGRESSION_METRICS, compute_metrics
+
+    X, y = (load_iris if multiclass else load_breast_cancer)(return_X_y=True, as_frame=True)
+    y = y.map(lambda v: f"class {v}")
+    model = LogisticRegression(max_iter=5000).fit(X, y)
+    expected = compute_metrics(
+        "classification",
+        y,
+        model.predict(X),
+        y_proba=model.predict_proba(X),
+        classes=list(model.classes_),
+    )
+    for metric in CLASSIFICATION_METRICS:
+        got = search_mod._score(model, X, y, "classification", metric)
+        assert got == pytest.approx(expected[metric]), metric
+    Xr, yr = load_diabetes(return_X_y=True, as_frame=True)
+    ridge = Ridge().fit(Xr, yr)
+    expected = compute_metrics("regression", yr, ridge.predict(Xr))
+    for metric in REGRESSION_METRICS:
+        assert search_mod._score(ridge, Xr, yr, "regression", metric) == pytest.approx(
+            expected[metric]
+        )
+
+
+def _record(number: int, score: float, *, fit: tuple[float, ...]) -> TrialRecord:
+    return TrialRecord(
+        number=number,
+        family="lightgbm",
+        params={},
+        status="complete",
+        score=score,
+        fold_scores=(score,) * len(fit),
+        started=0.0,
+        duration=sum(fit),
+        fit_seconds=fit,
+    )

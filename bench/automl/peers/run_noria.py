@@ -4,15 +4,26 @@ The raw columns go in as the file holds them (strings with nulls): noria does it
 preprocessing. Metric: ``roc_auc`` for classification, ``rmse`` for regression (the holdout is
 scored by R², a monotone function of RMSE on fixed data).
 
-With ``--warm``: a first search with the budget, then a warm-started one
-(``warm_start=first``) with the same budget; the first search's predictions go to ``--out`` and
-the warm one's to ``--warm-out``. The JSON then also tells when a trial of the warm search first
-reached the first search's best CV score (noria's trials carry ``started`` and ``duration``).
+Warm start, two ways (the harness uses both):
+
+- ``--warm``: a first search with the budget, then a warm-started one (``warm_start=first``)
+  with the same budget in the same process; the first search's predictions go to ``--out``
+  and the warm one's to ``--warm-out``. ``--records-out`` also writes the first search's
+  warm-start records (its best trials with their CV scores, fold scores and fit times) as JSON.
+- ``--warm-from RECORDS``: only a warm-started search, from those records, in this fresh
+  process — a retrain as ``noria run`` does it, with no worker processes or imports left warm
+  by the first search. Its predictions go to ``--out``.
+
+For a warm search the JSON tells when a trial of it first reached the first search's best CV
+score, in seconds from the call (``reached_s``: the trial's ``started + duration``, plus the
+time the call spent outside noria's own clock), and the whole warm search's time to a refitted
+model (``search_s``).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import json
 import time
 from typing import Any
 
@@ -121,11 +132,65 @@ def summary(result: Any, search_s: float, budget: float) -> dict[str, Any]:
     }
 
 
+def warm_records(result: Any, n: int = 5) -> list[dict[str, Any]]:
+    """The first search's best trials as warm-start records (JSON-able), the best first."""
+    board = list(result.leaderboard(n)) if hasattr(result, "leaderboard") else []
+    out = []
+    for t in board:
+        out.append(
+            {
+                "family": t.family,
+                "params": t.params,
+                "score": t.score,
+                "fold_scores": list(t.fold_scores),
+                "fit_seconds": list(getattr(t, "fit_seconds", ()) or ()),
+            }
+        )
+    if not out and getattr(result, "best_family", None):
+        out.append({"family": result.best_family, "params": result.best_params})
+    return out
+
+
+def reached(warm: Any, target: float | None, up: bool, offset: float, wall1: float, perf1: float):
+    """Seconds from the warm call until a trial first reached ``target`` (or None), and how."""
+    points, how = trial_points(warm, wall1, perf1)
+    if target is None:
+        return None, how or "no complete trial with a time"
+    tol = 1e-6 * max(1.0, abs(target))  # the same folds and params: the same score
+    for at, score in points:
+        if (score >= target - tol) if up else (score <= target + tol):
+            return at + offset, how
+    return None, how or "no complete trial with a time"
+
+
+def warm_search(X, y, kwargs, budget, warm_start, target, up, first_s) -> tuple[Any, dict]:
+    """A warm-started search timed from its call; its summary with ``reached_s``."""
+    from noria.train.search import search
+
+    wall1, perf1 = time.time(), time.perf_counter()
+    warm = search(X, y, time_budget=budget, warm_start=warm_start, **kwargs)
+    warm_s = time.perf_counter() - perf1
+    elapsed = _number(getattr(warm, "elapsed", None))
+    offset = max(0.0, warm_s - elapsed) if elapsed is not None else 0.0
+    at, how = reached(warm, target, up, offset, wall1, perf1)
+    return warm, {
+        **summary(warm, warm_s, budget),
+        "reached_s": at,
+        "reached_how": how,
+        "higher_is_better": up,
+        "first_best_score": target,
+        "first_search_s": first_s,
+        "notes": list(getattr(warm, "warnings", []) or []),
+    }
+
+
 def main() -> None:
     a = _common.args(
         [
             ("--warm", {"action": "store_true"}),
             ("--warm-out", {"default": None}),
+            ("--records-out", {"default": None}),
+            ("--warm-from", {"default": None}),
         ]
     )
     import noria
@@ -133,6 +198,17 @@ def main() -> None:
 
     X, y, X_test = _common.load(a)
     kwargs = {"task": a.task, "metric": metric_for(a.task), "seed": a.seed, "n_jobs": a.n_jobs}
+    version = getattr(noria, "__version__", "dev")
+    if a.warm_from:
+        with open(a.warm_from) as fh:
+            given = json.load(fh)
+        records, target = given["records"], given["best_score"]
+        result, figures = warm_search(
+            X, y, kwargs, a.budget, records, target, given["higher_is_better"], given["search_s"]
+        )
+        predict_s = _common.write_predictions(a.out, a.task, result.model, X_test)
+        _common.done(**figures, predict_s=predict_s, version=version)
+        return
     wall0, perf0 = time.time(), time.perf_counter()
     result = search(X, y, time_budget=a.budget, **kwargs)
     search_s = time.perf_counter() - perf0
@@ -140,34 +216,28 @@ def main() -> None:
     figures: dict[str, Any] = {
         **summary(result, search_s, a.budget),
         "predict_s": predict_s,
-        "version": getattr(noria, "__version__", "dev"),
+        "version": version,
+        "notes": list(getattr(result, "warnings", []) or []),
     }
+    first_points, _ = trial_points(result, wall0, perf0)
+    up = higher_is_better(result, first_points)
+    if a.records_out:
+        with open(a.records_out, "w") as fh:
+            json.dump(
+                {
+                    "records": warm_records(result),
+                    "best_score": figures["best_score"],
+                    "higher_is_better": up,
+                    "search_s": search_s,
+                },
+                fh,
+                default=str,
+            )
     if a.warm:
-        warm_budget = a.budget
-        wall1, perf1 = time.time(), time.perf_counter()
-        warm = search(X, y, time_budget=warm_budget, warm_start=result, **kwargs)
-        warm_s = time.perf_counter() - perf1
+        warm, figures["warm"] = warm_search(
+            X, y, kwargs, a.budget, result, figures["best_score"], up, search_s
+        )
         _common.write_predictions(a.warm_out, a.task, warm.model, X_test)
-        points, how = trial_points(warm, wall1, perf1)
-        first_points, _ = trial_points(result, wall0, perf0)
-        up = higher_is_better(result, first_points or points)
-        target = figures["best_score"]
-        reached = None
-        if target is not None:
-            tol = 1e-6 * max(1.0, abs(target))  # the same folds and params: the same score
-            for at, score in points:
-                if (score >= target - tol) if up else (score <= target + tol):
-                    reached = at
-                    break
-        warm_summary = summary(warm, warm_s, warm_budget)
-        figures["warm"] = {
-            **warm_summary,
-            "reached_s": reached,
-            "reached_how": how or "no complete trial with a time",
-            "higher_is_better": up,
-            "first_best_score": target,
-            "first_search_s": search_s,
-        }
     _common.done(**figures)
 
 

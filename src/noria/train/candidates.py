@@ -3,7 +3,8 @@
 :func:`make_estimator` returns an unfitted scikit-learn compatible estimator for a family and a
 task. The defaults are meant to be good without tuning: enough trees, a learning rate that does
 not overfit at once, iterations enough for the linear model to converge on scaled features.
-LightGBM is imported only when a LightGBM model is asked for.
+Each family's library is imported only when a model of that family is asked for: a worker
+process that fits LightGBM never imports scikit-learn's ensembles.
 
 Not here: hyperparameter search spaces, fitting, the preprocessing (``noria.features``).
 """
@@ -12,14 +13,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
-
-from sklearn.ensemble import (
-    HistGradientBoostingClassifier,
-    HistGradientBoostingRegressor,
-    RandomForestClassifier,
-    RandomForestRegressor,
-)
-from sklearn.linear_model import LogisticRegression, Ridge
 
 from noria.errors import ConfigError, did_you_mean
 
@@ -103,6 +96,8 @@ def make_estimator(
     classification = check_task(task) == "classification"
     extra = dict(params or {})
     if family == "linear":
+        from sklearn.linear_model import LogisticRegression, Ridge
+
         if classification:
             return LogisticRegression(**{"max_iter": 1000, **extra})
         return Ridge(**extra)
@@ -110,6 +105,8 @@ def make_estimator(
         from sklearn.ensemble import (
             ExtraTreesClassifier,
             ExtraTreesRegressor,
+            RandomForestClassifier,
+            RandomForestRegressor,
         )
 
         kinds = {
@@ -119,6 +116,8 @@ def make_estimator(
         forest = kinds[family][0 if classification else 1]
         return forest(**{"n_estimators": 200, "n_jobs": n_jobs, "random_state": seed, **extra})
     if family == "hist_gradient_boosting":
+        from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
+
         boosting = (
             HistGradientBoostingClassifier if classification else HistGradientBoostingRegressor
         )

@@ -10,14 +10,38 @@ the winner refitted on all of it. How:
   linear model and the defaults of the boosters are always on the leaderboard; a warm start puts
   earlier winners (the champion's params, the best earlier trials) before even that.
 - **In parallel, in processes**: trials run in a pool of worker processes (not threads held by
-  the GIL), each fit on one thread, so ``n_jobs`` trials run at once on ``n_jobs`` cores. The data
-  is sent to each worker once.
-- **Pruned**: a trial's folds run one after another and Optuna's successive-halving pruner stops
-  a trial whose running score is in the bottom of what earlier trials had at the same fold.
-- **On budget**: no trial starts after the deadline, and the trials still running then are
-  killed with their processes, so the search ends within its budget however slow a trial is —
-  the deadline keeps back the time the final refit is expected to take. When not one trial
-  finished in time, the linear baseline is returned with a warning.
+  the GIL), each fit on one thread, so ``n_jobs`` trials run at once on ``n_jobs`` cores. The
+  pool is started first thing, before the data is prepared, because a fresh worker spends
+  seconds importing scikit-learn; the data goes to the workers through one temporary file that
+  each loads once. A pool whose search ended with nothing running stays warm for the next
+  search in the same process (its idle workers exit after :data:`IDLE_TIMEOUT_S`).
+- **Folds are the unit of work**: a tuned trial's folds run one after another and Optuna's
+  successive-halving pruner stops a trial whose running score is in the bottom of what earlier
+  trials had at the same fold; an enqueued trial's folds (the portfolio, warm-start records,
+  the grid: never pruned) run in parallel, so the first defaults are scored one fold's time
+  after the workers are up. No fold starts that is expected (by the trial's or its family's
+  earlier folds) to end after the deadline.
+- **The parent works too while the workers start**: folds of cheap enqueued trials — the linear
+  model's defaults on at most :data:`IN_PROCESS_CELLS` cells first, then the boosters' defaults
+  on small data, and warm-start trials whose earlier folds each fit within
+  :data:`IN_PROCESS_FOLD_S` — run in the search's own process, one at a time, each only when it
+  is expected to end well before the deadline (they cannot be killed). So a small budget still
+  ends with the linear baseline scored, and a retrain scores the champion's params at once.
+- **On budget**: ``time_budget`` covers the whole call — the set-up, the trials and the refit
+  of the winner on all rows (decided so: a caller's budget is the time until it has a model).
+  No fold starts after the trials' deadline, and the folds still running then are killed with
+  their processes, so the search ends within its budget however slow a trial is. The trials'
+  deadline keeps back the time the refit is expected to take: :func:`refit_seconds` of the
+  best trial so far (its slowest fold's fit time, scaled to all rows, with a safety factor and
+  a margin), or of the linear baseline while no trial is complete; nothing when
+  ``refit=False`` (the pipeline's ``model`` step refits on its own). If the best trial would
+  not refit in the time left, the best one that would is refitted instead, with a note. When
+  not one trial finished in time, the linear baseline is returned with a warning.
+- **Warm start**: a retrain tries the champion's params first. When the earlier best score is
+  known (a :class:`SearchResult`, or a record with ``score``), the search stops as soon as a
+  trial matches it within noise (the standard error of the earlier best trial's fold scores):
+  the retrain has the champion's quality at a fraction of the first search's time. Pass
+  ``warm_stop=False`` to spend the whole budget trying to beat it.
 - A family whose defaults fail to fit is recorded, skipped from then on, and the search goes on.
 
 Not here: recording trials as runs (the pipeline's step does that), preprocessing rules
@@ -28,8 +52,12 @@ from __future__ import annotations
 
 import math
 import os
+import pickle
 import queue
+import tempfile
+import threading
 import time
+import uuid
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -40,16 +68,23 @@ import pandas as pd
 
 from noria.errors import ConfigError, DataError, did_you_mean
 from noria.evaluate.metrics import check_metric, compute_metrics, default_metric, greater_is_better
+from noria.features.preprocess import build_preprocessor, plan_columns
 from noria.train.candidates import check_family, check_task, make_estimator
 from noria.train.spaces import GRIDS, SPACES, Param, check_space
 
 __all__ = [
     "DEFAULT_FAMILIES",
+    "IDLE_TIMEOUT_S",
+    "IN_PROCESS_CELLS",
+    "IN_PROCESS_FOLD_S",
+    "REFIT_MARGIN_S",
+    "REFIT_SAFETY",
     "SAMPLERS",
     "VALIDATIONS",
     "SearchResult",
     "TrialRecord",
     "build_model",
+    "refit_seconds",
     "search",
 ]
 
@@ -60,11 +95,28 @@ DEFAULT_FAMILIES = ("linear", "lightgbm", "hist_gradient_boosting", "random_fore
 #: Metrics for which a search also tries balanced class weights.
 _IMBALANCE_METRICS = ("f1", "recall", "precision", "balanced_accuracy")
 _SCALED = ("linear", "knn")  # families that need standardized features
+#: Families whose defaults may be fitted in the search's own process while the workers start.
+_LANE_FAMILIES = ("linear", "lightgbm", "hist_gradient_boosting", "xgboost")
+#: Rows × columns up to which the search's own process fits the linear defaults itself.
+IN_PROCESS_CELLS = 1_000_000
+#: The longest fold (seconds; measured for a warm-start record, else a prior from the data's
+#: size) that the search's own process takes on while the workers start.
+IN_PROCESS_FOLD_S = 3.0
+#: Seconds after which the idle workers of a kept pool exit (a later search restarts them).
+IDLE_TIMEOUT_S = 120.0
+#: The refit is expected to take its fit time per fold, scaled to all rows, times this ...
+REFIT_SAFETY = 1.3
+#: ... plus this many seconds (building the pipeline, a busy machine).
+REFIT_MARGIN_S = 0.15
 
 
 @dataclass(frozen=True, slots=True)
 class TrialRecord:
-    """One trial of a search: a family and its params, how it ended and its CV score."""
+    """One trial of a search: a family and its params, how it ended and its CV score.
+
+    ``fit_seconds`` are the seconds each fold's fit took (without scoring); ``started`` is in
+    seconds after the search was called.
+    """
 
     number: int
     family: str
@@ -75,6 +127,7 @@ class TrialRecord:
     started: float  # seconds after the search started
     duration: float
     error: str | None = None
+    fit_seconds: tuple[float, ...] = ()
 
 
 @dataclass
@@ -119,8 +172,6 @@ def build_model(
     """
     from sklearn.pipeline import Pipeline
 
-    from noria.features.preprocess import build_preprocessor
-
     estimator_params = dict(params)
     if family == "hist_gradient_boosting":  # boosting rounds stop early on an inner split
         estimator_params = {"max_iter": 500, "early_stopping": True, **estimator_params}
@@ -132,11 +183,58 @@ def build_model(
 
 
 def _score(model: Any, X: pd.DataFrame, y: pd.Series, task: str, metric: str) -> float:
-    proba = None
-    if task == "classification" and hasattr(model, "predict_proba"):
-        proba = model.predict_proba(X)
-    classes = list(getattr(model, "classes_", [])) or None
-    scores = compute_metrics(task, y, model.predict(X), y_proba=proba, classes=classes)
+    """``metric`` of ``model`` on ``(X, y)``, as :func:`~noria.evaluate.metrics.compute_metrics`.
+
+    The features are transformed once: a classifier's labels are the most probable classes of
+    its probabilities. ROC AUC, log loss, accuracy and the regression metrics are computed
+    alone; the others through ``compute_metrics``.
+    """
+    from sklearn.metrics import (
+        accuracy_score,
+        log_loss,
+        mean_absolute_error,
+        mean_squared_error,
+        r2_score,
+        roc_auc_score,
+    )
+
+    truth = np.asarray(y)
+    if task == "regression":
+        pred = np.asarray(model.predict(X), dtype=float)
+        truth = truth.astype(float)
+        if metric == "rmse":
+            return float(np.sqrt(mean_squared_error(truth, pred)))
+        if metric == "mae":
+            return float(mean_absolute_error(truth, pred))
+        if metric == "r2" and len(truth) > 1:
+            return float(r2_score(truth, pred))
+        return _all_metrics(task, truth, pred, None, None, metric)
+    classes = np.asarray(getattr(model, "classes_", []))
+    if not hasattr(model, "predict_proba") or len(classes) < 2:
+        return _all_metrics(task, truth, model.predict(X), None, list(classes) or None, metric)
+    proba = np.asarray(model.predict_proba(X), dtype=float)
+    pred = classes[np.argmax(proba, axis=1)]
+    present = np.unique(truth)
+    if metric == "accuracy":
+        return float(accuracy_score(truth, pred))
+    if metric == "roc_auc" and len(present) > 1 and proba.shape[1] == len(classes):
+        if len(classes) == 2:
+            return float(roc_auc_score(truth == classes[1], proba[:, 1]))
+        aucs = [
+            roc_auc_score(truth == label, proba[:, k])
+            for k, label in enumerate(classes)
+            if 0 < np.sum(truth == label) < len(truth)
+        ]
+        return float(np.mean(aucs))
+    if metric == "log_loss" and len(present) > 1 and proba.shape[1] == len(classes):
+        return float(log_loss(truth, proba, labels=classes))
+    return _all_metrics(task, truth, pred, proba, list(classes), metric)
+
+
+def _all_metrics(
+    task: str, truth: Any, pred: Any, proba: Any, classes: list[Any] | None, metric: str
+) -> float:
+    scores = compute_metrics(task, truth, pred, y_proba=proba, classes=classes)
     if metric not in scores:
         raise DataError(f"metric '{metric}' cannot be computed on this validation fold")
     return float(scores[metric])
@@ -144,37 +242,221 @@ def _score(model: Any, X: pd.DataFrame, y: pd.Series, task: str, metric: str) ->
 
 # ------------------------------------------------------------------------- worker processes
 
-_W: dict[str, Any] = {}
+_W: dict[str, Any] = {}  # a worker's state: its thread limits, the search's data and its token
 
 
-def _init_worker(state: dict[str, Any]) -> None:
-    """Runs once in each worker: keep the data, fit on one thread."""
+def _init_worker() -> None:
+    """Runs once in each worker: fit on one thread, and import what every fold needs.
+
+    Unpickling this function imports this module, and with it scikit-learn's preprocessing and
+    metrics: the slow part of a worker's start (seconds), done while the parent prepares the
+    data.
+    """
     from threadpoolctl import threadpool_limits
 
     warnings.filterwarnings("ignore")
-    _W.update(state)
     _W["limits"] = threadpool_limits(1)
+    import sklearn.pipeline  # noqa: F401
 
 
-def _fit_fold(family: str, params: dict[str, Any], fold: int) -> tuple[float, float]:
-    """Fit on a fold's training rows, score on its validation rows: ``(score, seconds)``."""
+def _ping() -> int:
+    """A task that tells when a worker is up (its initializer has run)."""
+    return os.getpid()
+
+
+def _forget() -> None:
+    """Drop the data of the last search (a kept pool's idle workers hold no copy)."""
+    _W.pop("state", None)
+    _W.pop("token", None)
+
+
+def _fold_task(
+    token: str, path: str, family: str, params: dict[str, Any], fold: int
+) -> tuple[float, float, float]:
+    """A fold fit in a worker: the search's data is loaded from ``path`` once per search."""
+    if _W.get("token") != token:
+        with open(path, "rb") as fh:
+            _W["state"] = pickle.load(fh)
+        _W["token"] = token
+    return _fit_fold(_W["state"], family, params, fold)
+
+
+def _fit_fold(
+    state: Mapping[str, Any], family: str, params: dict[str, Any], fold: int
+) -> tuple[float, float, float]:
+    """Fit on a fold's training rows, score on its validation rows.
+
+    Returns:
+        ``(score, seconds to fit, seconds in all)``.
+    """
     t0 = time.perf_counter()
-    train, valid = _W["folds"][fold]
-    X, y = _W["X"], _W["y"]
+    train, valid = state["folds"][fold]
+    X, y = state["X"], state["y"]
     model = build_model(
         family,
         params,
-        task=_W["task"],
-        plan=_W["plan"],
-        seed=_W["seed"],
-        high_cardinality=_W["high_cardinality"],
-        scale=_W["scale"],
+        task=state["task"],
+        plan=state["plan"],
+        seed=state["seed"],
+        high_cardinality=state["high_cardinality"],
+        scale=state["scale"],
     )
     model.fit(X.iloc[train], y.iloc[train])
-    score = _score(model, X.iloc[valid], y.iloc[valid], _W["task"], _W["metric"])
+    fitted = time.perf_counter() - t0
+    score = _score(model, X.iloc[valid], y.iloc[valid], state["task"], state["metric"])
     if not math.isfinite(score):
-        raise ValueError(f"the {_W['metric']} score is {score}")
-    return score, time.perf_counter() - t0
+        raise ValueError(f"the {state['metric']} score is {score}")
+    return score, fitted, time.perf_counter() - t0
+
+
+def _fit_fold_here(
+    state: Mapping[str, Any], family: str, params: dict[str, Any], fold: int
+) -> tuple[float, float, float]:
+    """A fold fit in the search's own process, on one thread and without warnings, as a worker."""
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(1), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return _fit_fold(state, family, params, fold)
+
+
+class _Pool:
+    """Worker processes for fold fits: loky's process pool, started at once, kept when idle.
+
+    It is loky's executor (shipped with joblib): unlike ``multiprocessing``'s spawn, it does not
+    re-run the user's ``__main__``, so a plain script or a notebook needs no
+    ``if __name__ == "__main__"`` guard. The workers are started by a ``_ping`` each as soon as
+    the pool is made; ``ready`` is set when the first one answers.
+    """
+
+    def __init__(self, workers: int) -> None:
+        from joblib.externals.loky import ProcessPoolExecutor
+
+        self.workers = workers
+        self.executor: Any = ProcessPoolExecutor(
+            workers, initializer=_init_worker, timeout=IDLE_TIMEOUT_S
+        )
+        self.ready = threading.Event()
+        self.used = time.monotonic()
+        self.dead = False
+        for _ in range(workers):
+            self.executor.submit(_ping).add_done_callback(lambda _f: self.ready.set())
+
+    @property
+    def warm(self) -> bool:
+        """Whether its workers are up (and have not exited for being idle)."""
+        return self.ready.is_set() and time.monotonic() - self.used < IDLE_TIMEOUT_S - 5
+
+    def kill(self) -> None:
+        """Kill the workers now, whatever they are doing; the pool is not used again."""
+        if not self.dead:
+            self.dead = True
+            self.executor.shutdown(wait=False, kill_workers=True)
+
+
+_IDLE_POOLS: list[_Pool] = []  # at most one warm pool kept for the next search
+_IDLE_POOLS_AT_EXIT: list[bool] = []  # whether _drop_kept_pools is registered with atexit
+_POOLS_LOCK = threading.Lock()
+
+
+def _acquire_pool(workers: int) -> _Pool:
+    """A kept warm pool of ``workers`` workers, or a new one (started now)."""
+    with _POOLS_LOCK:
+        for i, pool in enumerate(_IDLE_POOLS):
+            if pool.workers == workers and not pool.dead:
+                return _IDLE_POOLS.pop(i)
+    return _Pool(workers)
+
+
+def _release_pool(pool: _Pool, *, idle: bool) -> None:
+    """Keep ``pool`` for the next search when nothing runs in it; kill it otherwise."""
+    if not idle or pool.dead:
+        pool.kill()
+        return
+    try:
+        for _ in range(pool.workers):
+            pool.executor.submit(_forget)
+    except Exception:  # a broken or shut-down executor
+        pool.kill()
+        return
+    pool.used = time.monotonic()
+    with _POOLS_LOCK:
+        if not _IDLE_POOLS_AT_EXIT:
+            import atexit
+
+            atexit.register(_drop_kept_pools)  # before loky's own exit handler runs
+            _IDLE_POOLS_AT_EXIT.append(True)
+        _IDLE_POOLS.append(pool)
+        while len(_IDLE_POOLS) > 1:
+            _IDLE_POOLS.pop(0).kill()
+
+
+def _drop_kept_pools() -> None:
+    """Kill the kept pool's workers (at exit: none outlives the process, none delays it)."""
+    with _POOLS_LOCK:
+        while _IDLE_POOLS:
+            _IDLE_POOLS.pop().kill()
+
+
+class _Runner:
+    """Submits fold fits to a pool and hands back their outcomes in the order they end."""
+
+    def __init__(self, pool: _Pool, token: str, path: str) -> None:
+        self.pool = pool
+        self.token = token
+        self.path = path
+        self.results: queue.Queue[tuple[int, int, Any]] = queue.Queue()
+        self.running = 0
+
+    @property
+    def workers(self) -> int:
+        return self.pool.workers
+
+    def free(self) -> bool:
+        return self.running < self.pool.workers
+
+    def submit(self, number: int, family: str, params: dict[str, Any], fold: int) -> None:
+        args = (self.token, self.path, family, params, fold)
+        try:
+            future = self.pool.executor.submit(_fold_task, *args)
+        except Exception:  # the pool broke (a worker died): start a new one
+            self.pool.kill()
+            self.pool = _Pool(self.pool.workers)
+            future = self.pool.executor.submit(_fold_task, *args)
+        self.running += 1
+
+        def done(f: Any) -> None:
+            exc = f.exception()
+            self.results.put((number, fold, exc if exc is not None else f.result()))
+
+        future.add_done_callback(done)
+
+    def next(self, timeout: float | None) -> tuple[int, int, Any] | None:
+        """The next outcome; ``None`` when none came within ``timeout`` seconds."""
+        try:
+            item = self.results.get(timeout=timeout) if timeout != 0 else self.results.get_nowait()
+        except queue.Empty:
+            return None
+        self.running -= 1
+        return item
+
+    def kill(self) -> None:
+        self.pool.kill()
+        self.running = 0
+
+
+def refit_seconds(fit_seconds: Sequence[float], fractions: Sequence[float]) -> float:
+    """The seconds a refit on all rows is expected to take, from the folds' fit times.
+
+    Each fold's fit time is scaled by all rows over its training rows (``fractions`` are the
+    folds' training rows as a share of all), the slowest taken, times :data:`REFIT_SAFETY`,
+    plus :data:`REFIT_MARGIN_S`. The refit has every core while a fold had one; the slowest
+    fold and the safety cover a busy machine and fit times that grow faster than the rows.
+    """
+    if not fit_seconds:
+        return REFIT_MARGIN_S
+    scaled = [s / max(f, 1e-3) for s, f in zip(fit_seconds, fractions, strict=False)]
+    return REFIT_SAFETY * max(scaled) + REFIT_MARGIN_S
 
 
 # ------------------------------------------------------------------------- the search
@@ -194,10 +476,9 @@ def _folds(
 
     index = np.arange(len(X))
     stratify = task == "classification" and y.value_counts().min() >= max(n_folds, 2)
+    labels = y.to_numpy() if stratify else None  # NumPy: no dataframe interop on the way
     if validation == "holdout":
-        train, valid = train_test_split(
-            index, test_size=0.2, random_state=seed, stratify=y if stratify else None
-        )
+        train, valid = train_test_split(index, test_size=0.2, random_state=seed, stratify=labels)
         return [(np.sort(train), np.sort(valid))]
     if validation == "time":
         if time_column is None or time_column not in X.columns:
@@ -214,7 +495,7 @@ def _folds(
         if stratify
         else KFold(n_folds, shuffle=True, random_state=seed)
     )
-    return list(splitter.split(index, y if stratify else None))
+    return list(splitter.split(index, labels))
 
 
 def _check_target(y: pd.Series, task: str) -> None:
@@ -297,6 +578,7 @@ def search(
     time_column: str | None = None,
     pruning: bool = True,
     warm_start: SearchResult | Sequence[Mapping[str, Any]] | None = None,
+    warm_stop: bool = True,
     plan: Any = None,
     high_cardinality: str = "ordinal",
     scale: bool = True,
@@ -310,33 +592,42 @@ def search(
         y: the target.
         task: ``classification`` or ``regression``.
         metric: what to optimise; ``auto`` is ROC AUC or RMSE.
-        time_budget: seconds for the whole search, refit included.
+        time_budget: seconds for the whole call, refit included: the trials stop early enough
+            for the best one's refit, as measured on its folds, to fit in.
         n_trials: the most trials to run. Without either budget, 20 trials.
         families: the families to try; :data:`DEFAULT_FAMILIES` by default.
         spaces: a space per family replacing the built-in one.
         sampler: ``tpe`` (Bayesian), ``random`` or ``grid``.
         seed: makes proposals, folds and models reproducible.
-        n_jobs: trials at once, each in its own process; all cores by default.
+        n_jobs: trials at once, each in its own process; all the cores this process may use
+            by default.
         folds: cross-validation folds (``kfold`` and ``time``).
         validation: ``kfold``, ``holdout`` (one 80/20 split) or ``time`` (expanding windows
             over ``time_column``).
         time_column: the column that orders rows for ``validation="time"``.
         pruning: stop unpromising trials between folds (successive halving).
         warm_start: an earlier :class:`SearchResult`, or ``{"family": …, "params": {…}}``
-            records (the champion's params first), tried before anything else.
+            records (the champion's params first), tried before anything else. A record may
+            also carry ``score`` (its CV score on the same metric), ``fold_scores`` and
+            ``fit_seconds`` (per fold): the first with a score sets the score to match, and
+            one with short fit times is tried in this process while the workers start.
+        warm_stop: with a warm start whose score is known, stop as soon as a trial matches it
+            within noise (the standard error of its fold scores); ``False`` spends the whole
+            budget.
         plan: a :class:`~noria.features.preprocess.ColumnPlan`; planned from ``X`` otherwise.
         high_cardinality: ``ordinal`` or ``target`` encoding of many-valued categoricals.
         scale: standardize numeric features for the linear and k-NN families.
         on_trial: called with each trial as it ends.
-        refit: fit the winner on all of ``X`` (``model`` is ``None`` without).
+        refit: fit the winner on all of ``X`` (``model`` is ``None`` without, and no time is
+            kept back for it).
 
     Raises:
         ConfigError: an unknown family, sampler, validation or metric, or an invalid space.
         DataError: NaN or infinite values in the target.
     """
+    t0 = time.perf_counter()  # before anything, imports included: the budget is the call's
     import optuna
 
-    t0 = time.perf_counter()
     check_task(task)
     metric = default_metric(task) if metric == "auto" else check_metric(metric, task)
     maximize = greater_is_better(metric)
@@ -360,206 +651,563 @@ def search(
     family_spaces = _spaces(families, task, metric, y, spaces)
     if time_budget is None and n_trials is None:
         n_trials = 20
-    if plan is None:
-        from noria.features.preprocess import plan_columns
-
-        target = "__noria_target__"
-        plan = plan_columns(X.assign(**{target: y.to_numpy()}), target=target)
-    cv = _folds(
-        X, y, task=task, validation=validation, n_folds=folds, seed=seed, time_column=time_column
-    )
-    notes: list[str] = []
-
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
-    samplers = {
-        "tpe": lambda: optuna.samplers.TPESampler(seed=seed, n_startup_trials=len(families)),
-        "random": lambda: optuna.samplers.RandomSampler(seed=seed),
-        "grid": lambda: optuna.samplers.RandomSampler(seed=seed),
-    }
-    pruner = (
-        optuna.pruners.SuccessiveHalvingPruner(min_resource=1, reduction_factor=3)
-        if pruning and len(cv) > 1
-        else optuna.pruners.NopPruner()
-    )
-    study = optuna.create_study(
-        direction="maximize" if maximize else "minimize",
-        sampler=samplers[sampler](),
-        pruner=pruner,
-    )
-    queued: list[tuple[str, dict[str, Any]]] = []
-    for w in _warm_records(warm_start):
-        if w["family"] in families:
-            queued.append((w["family"], dict(w["params"])))
-    if sampler == "grid":
-        for point in _grid_points(families, task):
-            family = point.pop("family")
-            queued.append((family, point))
-        n_trials = min(n_trials or len(queued), len(queued)) if n_trials else len(queued)
-    else:
-        queued.extend((f, {}) for f in families)
-
     deadline = t0 + time_budget if time_budget is not None else math.inf
-    workers = max(1, min(n_jobs or os.cpu_count() or 1, n_trials or 10**9))
-    state = {
-        "X": X,
-        "y": y,
-        "folds": cv,
-        "plan": plan,
-        "task": task,
-        "metric": metric,
-        "seed": seed,
-        "high_cardinality": high_cardinality,
-        "scale": scale,
-    }
-    runner = _Runner(workers, state)
-    records: list[TrialRecord] = []
-    failed_families: set[str] = set()
-    active: dict[int, dict[str, Any]] = {}  # trial number -> its state
-    fit_seconds: dict[int, list[float]] = {}
-    asked = 0
-
-    def reserve() -> float:
-        """Seconds to keep for the refit of the current best on all rows."""
-        best = _best(records, maximize)
-        if best is None:
-            return 0.0
-        per_fold = fit_seconds.get(best.number) or [0.0]
-        return 1.3 * float(np.mean(per_fold)) * len(cv) / max(len(cv) - 1, 1) + 0.1
-
-    def finish(number: int, status: str, error: str | None = None) -> None:
-        info = active.pop(number)
-        scores = tuple(info["scores"])
-        value = float(np.mean(scores)) if status == "complete" else None
-        if status == "complete":
-            study.tell(info["trial"], value)
-        elif status == "pruned":
-            study.tell(info["trial"], state=optuna.trial.TrialState.PRUNED)
-        else:
-            study.tell(info["trial"], state=optuna.trial.TrialState.FAIL)
-        record = TrialRecord(
-            number=number,
-            family=info["family"],
-            params=info["params"],
-            status=status,
-            score=value,
-            fold_scores=scores,
-            started=info["started"] - t0,
-            duration=time.perf_counter() - info["started"],
-            error=error,
+    workers = max(1, min(n_jobs or _cpu_count(), n_trials or 10**9))
+    pool = _acquire_pool(workers)  # workers start now, while the data is prepared
+    path = None
+    try:
+        if plan is None:
+            target = "__noria_target__"
+            plan = plan_columns(X.assign(**{target: y.to_numpy()}), target=target)
+        cv = _folds(
+            X,
+            y,
+            task=task,
+            validation=validation,
+            n_folds=folds,
+            seed=seed,
+            time_column=time_column,
         )
-        records.append(record)
-        if on_trial is not None:
-            on_trial(record)
+        state = {
+            "X": X,
+            "y": y,
+            "folds": cv,
+            "plan": plan,
+            "task": task,
+            "metric": metric,
+            "seed": seed,
+            "high_cardinality": high_cardinality,
+            "scale": scale,
+        }
+        fd, path = tempfile.mkstemp(prefix="noria-search-", suffix=".pkl")
+        with os.fdopen(fd, "wb") as fh:
+            pickle.dump(state, fh, protocol=pickle.HIGHEST_PROTOCOL)
+        runner = _Runner(pool, uuid.uuid4().hex, path)
+        loop = _Loop(
+            optuna=optuna,
+            runner=runner,
+            state=state,
+            t0=t0,
+            deadline=deadline,
+            n_trials=n_trials,
+            families=families,
+            family_spaces=family_spaces,
+            sampler=sampler,
+            seed=seed,
+            pruning=pruning,
+            maximize=maximize,
+            warm=_warm_records(warm_start),
+            warm_stop=warm_stop,
+            refit=refit,
+            on_trial=on_trial,
+        )
+        try:
+            loop.run()
+        finally:
+            _release_pool(runner.pool, idle=runner.running == 0)
+            pool = None
+        records, notes = loop.records, loop.notes
+        best = _best(records, maximize)
+        if best is not None and refit and math.isfinite(deadline):
+            chosen = _refit_choice(records, maximize, deadline - time.perf_counter(), loop)
+            if chosen is not None and chosen.number != best.number:
+                notes.append(
+                    f"the best trial ({best.family}, #{best.number}) would not refit within the "
+                    f"budget; refitting the best one that would ({chosen.family}, "
+                    f"#{chosen.number})"
+                )
+                best = chosen
+        if best is None:
+            family, params = "linear", {}
+            notes.append(
+                "no trial finished within the budget; returning the linear baseline with its "
+                "defaults — give the search more time"
+            )
+            warnings.warn(notes[-1], stacklevel=2)
+        else:
+            family, params = best.family, best.params
+        model = None
+        if refit:
+            model = build_model(
+                family,
+                params,
+                task=task,
+                plan=plan,
+                seed=seed,
+                high_cardinality=high_cardinality,
+                scale=scale,
+                n_jobs=n_jobs or _cpu_count(),
+            )
+            model.fit(X, y)
+        return SearchResult(
+            model=model,
+            best_family=family,
+            best_params=dict(params),
+            best_score=best.score if best else None,
+            metric=metric,
+            greater_is_better=maximize,
+            elapsed=time.perf_counter() - t0,
+            trials=sorted(records, key=lambda r: r.number),
+            warnings=notes,
+        )
+    finally:
+        if pool is not None:  # an error before the loop: the pool is still fine to keep
+            _release_pool(pool, idle=True)
+        if path is not None:
+            os.unlink(path)
 
-    for family, fixed in queued:  # asked first, in this order, with exactly these params
-        study.enqueue_trial({"family": family, **{f"{family}__{k}": v for k, v in fixed.items()}})
-    n_queued = len(queued)
 
-    def new_trial() -> bool:
-        nonlocal asked
+def _refit_choice(
+    records: Sequence[TrialRecord], maximize: bool, seconds_left: float, loop: _Loop
+) -> TrialRecord | None:
+    """The best complete trial whose refit is expected to fit in ``seconds_left``.
+
+    Expected without the safety factor (:data:`REFIT_SAFETY` pads the time kept back, not this
+    choice). ``None`` when none would: the best one is refitted anyway.
+    """
+    done = [r for r in records if r.status == "complete" and r.score is not None]
+    done.sort(key=lambda r: r.score, reverse=maximize)  # type: ignore[arg-type,return-value]
+    for r in done:
+        if loop.refit_estimate(r) / REFIT_SAFETY <= seconds_left:
+            return r
+    return None
+
+
+def _cpu_count() -> int:
+    """The cores this process may use (affinity and cgroup quotas counted)."""
+    from joblib.externals.loky import cpu_count
+
+    return max(1, int(cpu_count()))
+
+
+@dataclass
+class _Active:
+    """A trial being run: its folds dispatched, in flight and done."""
+
+    trial: Any
+    family: str
+    params: dict[str, Any]
+    queued: bool  # enqueued (portfolio, warm start, grid): never pruned, folds run in parallel
+    started: float
+    lane_cost: float | None  # seconds a fold is expected to take in this process; None: never
+    reserved: bool  # cheap: its folds wait for this process while the pool is starting
+    scores: dict[int, float] = field(default_factory=dict)
+    fit: dict[int, float] = field(default_factory=dict)
+    seconds: dict[int, float] = field(default_factory=dict)
+    next_fold: int = 0
+    inflight: int = 0
+    starved: bool = False  # a fold would not end before the deadline: no more are started
+
+    def estimate(self) -> float | None:
+        return float(np.mean(list(self.seconds.values()))) if self.seconds else None
+
+
+class _Loop:
+    """The search loop: asks Optuna for trials, runs their folds, tells the outcomes.
+
+    Fold fits run in the worker pool. A tuned trial's folds run one after another (the pruner
+    looks at each); an enqueued trial's folds (the portfolio, warm-start records, the grid) run
+    in parallel, so the first defaults are scored one fold's time after the workers are up.
+    While the pool is starting, this process is a worker too (the "lane"): it fits the folds of
+    cheap enqueued trials itself, one at a time, each only when it is expected to end well
+    before the deadline. The loop ends when the trial budget is spent, the trials' deadline
+    passes (the deadline less the expected refit), a warm start's score is matched, or every
+    family failed.
+    """
+
+    def __init__(
+        self,
+        *,
+        optuna: Any,
+        runner: _Runner,
+        state: dict[str, Any],
+        t0: float,
+        deadline: float,
+        n_trials: int | None,
+        families: list[str],
+        family_spaces: dict[str, dict[str, Param]],
+        sampler: str,
+        seed: int,
+        pruning: bool,
+        maximize: bool,
+        warm: list[dict[str, Any]],
+        warm_stop: bool,
+        refit: bool,
+        on_trial: Callable[[TrialRecord], None] | None,
+    ) -> None:
+        self.optuna = optuna
+        self.runner = runner
+        self.state = state
+        self.cv = state["folds"]
+        self.k = len(self.cv)
+        X, y = state["X"], state["y"]
+        n = max(len(X), 1)
+        self.fractions = [len(train) / n for train, _ in self.cv]
+        self.cells = len(X) * max(len(X.columns), 1)
+        outputs = y.nunique() if state["task"] == "classification" else 1
+        self.outputs = outputs if outputs > 2 else 1
+        self.t0 = t0
+        self.deadline = deadline
+        self.n_trials = n_trials
+        self.families = families
+        self.family_spaces = family_spaces
+        self.sampler = sampler
+        self.maximize = maximize
+        self.refit = refit
+        self.on_trial = on_trial
+        self.records: list[TrialRecord] = []
+        self.notes: list[str] = []
+        self.failed_families: set[str] = set()
+        self.family_seconds: dict[str, list[float]] = {}
+        self.active: dict[int, _Active] = {}  # trial number -> its state, in the order asked
+        self.asked = 0
+        self.done = False
+        samplers = {
+            "tpe": lambda: optuna.samplers.TPESampler(seed=seed, n_startup_trials=len(families)),
+            "random": lambda: optuna.samplers.RandomSampler(seed=seed),
+            "grid": lambda: optuna.samplers.RandomSampler(seed=seed),
+        }
+        pruner = (
+            optuna.pruners.SuccessiveHalvingPruner(min_resource=1, reduction_factor=3)
+            if pruning and self.k > 1
+            else optuna.pruners.NopPruner()
+        )
+        optuna.logging.set_verbosity(optuna.logging.WARNING)
+        self.study = optuna.create_study(
+            direction="maximize" if maximize else "minimize",
+            sampler=samplers[sampler](),
+            pruner=pruner,
+        )
+        # (family, fixed params, per-fold fit seconds if known), asked first, in this order
+        self.queued: list[tuple[str, dict[str, Any], tuple[float, ...]]] = []
+        self.target: float | None = None  # a warm start's score to match
+        self.target_tol = 0.0
+        self.target_trial = -1  # the trial that re-runs the record with that score
+        self.target_tried = False
+        for w in warm:
+            if w["family"] not in families:
+                continue
+            if self.target is None and w.get("score") is not None and warm_stop:
+                self.target_trial = len(self.queued)  # enqueued trials are numbered as asked
+                self.target = float(w["score"])
+                scores = [float(s) for s in w.get("fold_scores", ())]
+                if len(scores) > 1:
+                    self.target_tol = float(np.std(scores, ddof=1) / math.sqrt(len(scores)))
+            self.queued.append((w["family"], dict(w["params"]), tuple(w.get("fit_seconds", ()))))
+        if sampler == "grid":
+            grid = _grid_points(families, task=state["task"])
+            self.queued.extend((p.pop("family"), p, ()) for p in grid)
+            total = len(self.queued)
+            self.n_trials = min(n_trials, total) if n_trials else total
+        else:  # each family's defaults, unless a warm-start record already has them
+            tried = {f for f, params, _ in self.queued if not params}
+            self.queued.extend((f, {}, ()) for f in families if f not in tried)
+        for family, fixed, _ in self.queued:
+            self.study.enqueue_trial(
+                {"family": family, **{f"{family}__{k}": v for k, v in fixed.items()}}
+            )
+
+    # ---------------------------------------------------------------- time
+
+    def refit_estimate(self, record: TrialRecord) -> float:
+        """Seconds the refit of ``record`` is expected to take."""
+        return refit_seconds(record.fit_seconds, self.fractions)
+
+    def stop_at(self) -> float:
+        """When the trials must end: the deadline less the expected refit of the best (of the
+        linear baseline, from its prior, while no trial is complete)."""
+        if not self.refit or math.isinf(self.deadline):
+            return self.deadline
+        best = _best(self.records, self.maximize)
+        if best is None:
+            baseline = 0.5 * max(1.0, self.cells / 100_000)  # the linear prior, one fold
+            return self.deadline - REFIT_MARGIN_S - REFIT_SAFETY * baseline / min(self.fractions)
+        return self.deadline - self.refit_estimate(best)
+
+    def fold_estimate(self, a: _Active) -> float | None:
+        """Seconds a fold of ``a`` is expected to take: its own folds, else its family's."""
+        own = a.estimate()
+        if own is not None:
+            return own
+        seen = self.family_seconds.get(a.family)
+        return float(np.median(seen)) if seen else None
+
+    def _lane_cost(self, family: str, params: Mapping[str, Any], fit: Sequence[float]) -> float:
+        """A prior for a fold of an enqueued trial in this process (inf: not here).
+
+        Measured for a warm-start record; 0.5 s per 100,000 cells for the linear defaults;
+        1 s per 50,000 cells × classes (of three or more) for the boosters' defaults, scaled
+        by :meth:`_scaled` once the linear folds have run.
+        """
+        if fit:  # a warm-start record: its earlier folds tell
+            per_fold = float(np.mean(fit))
+            return per_fold if per_fold <= IN_PROCESS_FOLD_S else math.inf
+        if params:
+            return math.inf
+        if family == "linear" and self.cells <= IN_PROCESS_CELLS:
+            return 0.5 * max(1.0, self.cells / 100_000)
+        if family in _LANE_FAMILIES:
+            cost = max(1.0, self.cells * self.outputs / 50_000)
+            return cost if cost <= IN_PROCESS_FOLD_S else math.inf
+        return math.inf
+
+    # ---------------------------------------------------------------- asking
+
+    def budget_left(self) -> bool:
+        return self.n_trials is None or self.asked < self.n_trials
+
+    def can_ask(self) -> bool:
+        """Whether a new trial may be asked for now."""
+        if not self.budget_left():
+            return False
+        if self.sampler == "grid" and self.asked >= len(self.queued):
+            return False
+        # one worker: a proposal waits for every earlier trial to end (reproducible)
+        return not (self.asked >= len(self.queued) and self.runner.workers == 1 and self.active)
+
+    def ask(self) -> _Active | None:
+        """Ask Optuna for the next trial; ``None`` when there is none."""
+        optuna = self.optuna
+        n_queued = len(self.queued)
         while True:
-            if sampler == "grid" and asked >= n_queued:
-                return False
-            trial = study.ask()
-            family = trial.suggest_categorical("family", families)
-            if asked < n_queued:
-                fixed = queued[asked][1]
-                space = family_spaces[family]
+            trial = self.study.ask()
+            family = trial.suggest_categorical("family", self.families)
+            fit: tuple[float, ...] = ()
+            if self.asked < n_queued:
+                fixed, fit = self.queued[self.asked][1], self.queued[self.asked][2]
+                space = self.family_spaces[family]
                 params = {
                     k: _suggest(trial, family, {k: space[k]})[k] if k in space else v
                     for k, v in fixed.items()
                 }
-            elif family in failed_families:
-                study.tell(trial, state=optuna.trial.TrialState.FAIL)
-                if len(failed_families) == len(families):
-                    return False
+            elif family in self.failed_families:
+                self.study.tell(trial, state=optuna.trial.TrialState.FAIL)
+                if len(self.failed_families) == len(self.families):
+                    return None
                 continue
             else:
-                params = _suggest(trial, family, family_spaces[family])
-            asked += 1
-            active[trial.number] = {
-                "trial": trial,
-                "family": family,
-                "params": params,
-                "scores": [],
-                "started": time.perf_counter(),
-                "queued": asked <= n_queued,
-            }
-            runner.submit(trial.number, family, params, 0)
-            return True
+                params = _suggest(trial, family, self.family_spaces[family])
+            queued = self.asked < n_queued
+            self.asked += 1
+            cost = self._lane_cost(family, params, fit) if queued else math.inf
+            a = _Active(
+                trial=trial,
+                family=family,
+                params=params,
+                queued=queued,
+                started=time.perf_counter(),
+                lane_cost=None if math.isinf(cost) else cost,
+                reserved=queued and not math.isinf(cost) and (family == "linear" or bool(fit)),
+            )
+            self.active[trial.number] = a
+            return a
 
-    try:
+    # ---------------------------------------------------------------- dispatching
+
+    def _can_start(self, a: _Active, now: float, stop_at: float) -> bool:
+        """Whether ``a`` has a fold to start (in order; a tuned trial's one at a time)."""
+        if a.starved or a.next_fold >= self.k or (not a.queued and a.inflight):
+            return False
+        estimate = self.fold_estimate(a)
+        if estimate is not None and now + estimate > stop_at:
+            a.starved = True
+            if not a.inflight:
+                self.finish(a, "pruned", "its next fold would not end within the time budget")
+            return False
+        return True
+
+    def fill(self) -> None:
+        """Start folds in the pool while it has room, asking for trials as needed."""
+        while not self.done and self.runner.free():
+            now, stop_at = time.perf_counter(), self.stop_at()
+            if now >= stop_at:
+                return
+            cold = not self.runner.pool.warm
+            pick = next(
+                (
+                    a
+                    for a in list(self.active.values())
+                    if not (cold and a.reserved) and self._can_start(a, now, stop_at)
+                ),
+                None,
+            )
+            if pick is None:
+                if not self.can_ask() or self.ask() is None:
+                    return
+                continue
+            self.runner.submit(pick.trial.number, pick.family, pick.params, pick.next_fold)
+            pick.next_fold += 1
+            pick.inflight += 1
+
+    def lane_pick(self) -> _Active | None:
+        """A fold for this process while the pool starts: cheap, and ending well in time."""
+        if self.done or self.runner.pool.warm:
+            return None
+        now, stop_at = time.perf_counter(), self.stop_at()
+        options = [
+            a
+            for a in list(self.active.values())
+            if a.lane_cost is not None and a.queued and self._can_start(a, now, stop_at)
+        ]
+        options = [a for a in options if now + 2 * self.lane_estimate(a) <= stop_at]
+        if options:
+            return min(options, key=lambda a: (not a.reserved, self.lane_estimate(a)))
+        if self.can_ask() and self.asked < len(self.queued):
+            family, params, fit = self.queued[self.asked]
+            cost = self._scaled(self._lane_cost(family, params, fit), family)
+            if family not in self.failed_families and now + 2 * cost <= stop_at:
+                a = self.ask()
+                return a if a is not None and a.lane_cost is not None else None
+        return None
+
+    def lane_estimate(self, a: _Active) -> float:
+        """Seconds a fold of ``a`` is expected to take in this process."""
+        measured = self.fold_estimate(a)
+        return measured if measured is not None else self._scaled(a.lane_cost or 0.0, a.family)
+
+    def _scaled(self, prior: float, family: str) -> float:
+        """A prior fold time for ``family`` on this machine now: the boosters' priors are
+        scaled by how much slower than its own prior the linear model's folds ran here."""
+        seen = self.family_seconds.get("linear")
+        if family == "linear" or not seen:
+            return prior
+        linear_prior = self._lane_cost("linear", {}, ())
+        return prior * max(1.0, float(np.median(seen)) / linear_prior)
+
+    def run_lane(self, a: _Active) -> None:
+        """Fit ``a``'s next fold in this process."""
+        fold = a.next_fold
+        a.next_fold += 1
+        a.inflight += 1
+        try:
+            outcome: Any = _fit_fold_here(self.state, a.family, a.params, fold)
+        except Exception as exc:  # the same as a worker's failure
+            outcome = exc
+        self.handle(a.trial.number, fold, outcome)
+
+    # ---------------------------------------------------------------- telling
+
+    def finish(self, a: _Active, status: str, error: str | None = None) -> None:
+        optuna = self.optuna
+        number = a.trial.number
+        if self.active.pop(number, None) is None:
+            return
+        folds = sorted(a.scores)
+        scores = tuple(a.scores[f] for f in folds)
+        value = float(np.mean(scores)) if status == "complete" else None
+        if status == "complete":
+            self.study.tell(a.trial, value)
+        elif status == "pruned":
+            self.study.tell(a.trial, state=optuna.trial.TrialState.PRUNED)
+        else:
+            self.study.tell(a.trial, state=optuna.trial.TrialState.FAIL)
+        record = TrialRecord(
+            number=number,
+            family=a.family,
+            params=a.params,
+            status=status,
+            score=value,
+            fold_scores=scores,
+            started=a.started - self.t0,
+            duration=time.perf_counter() - a.started,
+            error=error,
+            fit_seconds=tuple(a.fit[f] for f in folds),
+        )
+        self.records.append(record)
+        if self.on_trial is not None:
+            self.on_trial(record)
+        if self.target is not None and not self.done:
+            self._check_target(number)
+
+    def _check_target(self, number: int) -> None:
+        """Stop once the warm start's score is reached: by any trial, or within noise (the
+        standard error of its fold scores) once the record that scored it has run again."""
+        assert self.target is not None
+        self.target_tried = self.target_tried or number == self.target_trial
+        best = _best(self.records, self.maximize)
+        if best is None or best.score is None:
+            return
+        gap = (self.target - best.score) if self.maximize else (best.score - self.target)
+        if gap <= 1e-9 * max(1.0, abs(self.target)) or (
+            self.target_tried and gap <= self.target_tol
+        ):
+            self.done = True
+            self.notes.append(
+                f"stopped early: trial #{best.number} ({best.family}) scored {best.score:.6g}, "
+                f"matching the warm start's {self.target:.6g} (± {self.target_tol:.2g})"
+            )
+
+    def handle(self, number: int, fold: int, outcome: Any) -> None:
+        """One fold's outcome: record it, then prune, finish or go on."""
+        a = self.active.get(number)
+        if a is None:  # a trial already ended (failed or stopped)
+            return
+        a.inflight -= 1
+        if isinstance(outcome, BaseException):
+            error = f"{type(outcome).__name__}: {outcome}"
+            if not a.params:
+                self.failed_families.add(a.family)
+                self.notes.append(f"family '{a.family}' failed to fit and is skipped: {error}")
+            self.finish(a, "failed", error)
+            return
+        score, fitted, seconds = outcome
+        a.scores[fold], a.fit[fold], a.seconds[fold] = score, fitted, seconds
+        self.family_seconds.setdefault(a.family, []).append(seconds)
+        if len(a.scores) == self.k:
+            if a.queued:  # its folds ran in any order: report them in order now
+                for f in range(self.k):
+                    a.trial.report(float(np.mean([a.scores[g] for g in range(f + 1)])), f)
+            else:
+                a.trial.report(float(np.mean(list(a.scores.values()))), fold)
+            self.finish(a, "complete")
+            return
+        if not a.queued:  # a tuned trial: the pruner looks at each fold in turn
+            a.trial.report(float(np.mean([a.scores[g] for g in sorted(a.scores)])), fold)
+            if a.trial.should_prune():
+                self.finish(a, "pruned")
+                return
+        if a.starved and not a.inflight:
+            self.finish(a, "pruned", "its next fold would not end within the time budget")
+
+    def drain(self) -> None:
+        while (item := self.runner.next(timeout=0)) is not None:
+            self.handle(*item)
+
+    def stop_all(self, why: str) -> None:
+        """Kill what still runs, and record it as pruned."""
+        if self.runner.running:
+            self.runner.kill()
+        for a in list(self.active.values()):
+            self.finish(a, "pruned", why)
+
+    def run(self) -> None:
         while True:
-            now = time.perf_counter()
-            stop_at = deadline - reserve()
-            budget_left = n_trials is None or asked < n_trials
-            while runner.free() and now < stop_at and budget_left and new_trial():
-                budget_left = n_trials is None or asked < n_trials
-            if not active:
-                break
-            wait = None if math.isinf(stop_at) else max(0.0, stop_at - time.perf_counter())
-            item = runner.next(timeout=wait)
-            if item is None:  # the deadline: kill what still runs
-                runner.kill()
-                for number in list(active):
-                    finish(number, "pruned", "stopped at the time budget")
-                break
-            number, fold, outcome = item
-            info = active[number]
-            if isinstance(outcome, BaseException):
-                error = f"{type(outcome).__name__}: {outcome}"
-                if not info["params"]:
-                    failed_families.add(info["family"])
-                    notes.append(f"family '{info['family']}' failed to fit and is skipped: {error}")
-                finish(number, "failed", error)
+            self.fill()
+            if self.done:
+                self.stop_all("stopped: the warm start's score was matched")
+                return
+            lane = self.lane_pick()
+            if lane is not None:
+                self.run_lane(lane)
+                self.drain()
                 continue
-            score, seconds = outcome
-            info["scores"].append(score)
-            fit_seconds.setdefault(number, []).append(seconds)
-            info["trial"].report(float(np.mean(info["scores"])), fold)
-            if fold + 1 == len(cv):
-                finish(number, "complete")
-            elif not info["queued"] and info["trial"].should_prune():  # baselines run whole
-                finish(number, "pruned")
-            else:
-                runner.submit(number, info["family"], info["params"], fold + 1)
-    finally:
-        runner.close()
-
-    best = _best(records, maximize)
-    if best is None:
-        family, params = "linear", {}
-        notes.append(
-            "no trial finished within the budget; returning the linear baseline with its "
-            "defaults — give the search more time"
-        )
-        warnings.warn(notes[-1], stacklevel=2)
-    else:
-        family, params = best.family, best.params
-    model = None
-    if refit:
-        model = build_model(
-            family,
-            params,
-            task=task,
-            plan=plan,
-            seed=seed,
-            high_cardinality=high_cardinality,
-            scale=scale,
-            n_jobs=n_jobs or os.cpu_count() or 1,
-        )
-        model.fit(X, y)
-    return SearchResult(
-        model=model,
-        best_family=family,
-        best_params=dict(params),
-        best_score=best.score if best else None,
-        metric=metric,
-        greater_is_better=maximize,
-        elapsed=time.perf_counter() - t0,
-        trials=sorted(records, key=lambda r: r.number),
-        warnings=notes,
-    )
+            if not self.active:
+                return
+            if not self.runner.running:  # nothing runs and nothing can start
+                self.stop_all("stopped at the time budget")
+                return
+            stop_at = self.stop_at()
+            wait = None if math.isinf(stop_at) else max(0.0, stop_at - time.perf_counter())
+            if not self.runner.pool.warm and self.runner.running:
+                wait = min(wait if wait is not None else math.inf, 0.05)  # the lane may start
+            item = self.runner.next(timeout=wait)
+            if item is None:
+                if time.perf_counter() >= stop_at:  # the deadline: kill what still runs
+                    self.stop_all("stopped at the time budget")
+                    return
+                continue
+            self.handle(*item)
+            self.drain()
 
 
 def _best(records: Sequence[TrialRecord], maximize: bool) -> TrialRecord | None:
@@ -571,75 +1219,51 @@ def _best(records: Sequence[TrialRecord], maximize: bool) -> TrialRecord | None:
 
 def _warm_records(
     warm: SearchResult | Sequence[Mapping[str, Any]] | None, n: int = 5
-) -> list[Mapping[str, Any]]:
+) -> list[dict[str, Any]]:
+    """The first ``n`` distinct warm-start records, as ``family``, ``params`` and what is known.
+
+    From a :class:`SearchResult`: its best trial first, then its leaderboard, each with its
+    ``score``, ``fold_scores`` and ``fit_seconds``.
+    """
     if warm is None:
         return []
     if isinstance(warm, SearchResult):
-        best = [{"family": warm.best_family, "params": warm.best_params}]
-        best += [{"family": t.family, "params": t.params} for t in warm.leaderboard(n)]
-        warm = best
+        board = warm.leaderboard(n)
+        best = next(
+            (t for t in board if (t.family, t.params) == (warm.best_family, warm.best_params)),
+            None,
+        )
+        records: list[Mapping[str, Any]] = [
+            {"family": warm.best_family, "params": warm.best_params}
+            if best is None
+            else _as_record(best)
+        ]
+        records += [_as_record(t) for t in board]
+        warm = records
     seen, out = set(), []
     for w in warm:
         key = (w["family"], tuple(sorted((k, repr(v)) for k, v in w.get("params", {}).items())))
         if key not in seen:
             seen.add(key)
-            out.append({"family": w["family"], "params": dict(w.get("params", {}))})
+            record = {"family": w["family"], "params": dict(w.get("params", {}))}
+            for extra in ("score", "fold_scores", "fit_seconds"):
+                if w.get(extra) is not None:
+                    record[extra] = w[extra]
+            out.append(record)
     return out[:n]
+
+
+def _as_record(t: TrialRecord) -> dict[str, Any]:
+    return {
+        "family": t.family,
+        "params": t.params,
+        "score": t.score,
+        "fold_scores": list(t.fold_scores),
+        "fit_seconds": list(t.fit_seconds),
+    }
 
 
 def _has(module: str) -> bool:
     import importlib.util
 
     return importlib.util.find_spec(module) is not None
-
-
-class _Runner:
-    """A pool of worker processes for fold fits, started lazily, killable at the deadline.
-
-    It is loky's process pool (shipped with joblib): unlike ``multiprocessing``'s spawn, it
-    does not re-run the user's ``__main__``, so a plain script or a notebook needs no
-    ``if __name__ == "__main__"`` guard.
-    """
-
-    def __init__(self, workers: int, state: dict[str, Any]) -> None:
-        self.workers = workers
-        self.state = state
-        self.pool: Any = None
-        self.results: queue.Queue[tuple[int, int, Any]] = queue.Queue()
-        self.running = 0
-
-    def free(self) -> bool:
-        return self.running < self.workers
-
-    def submit(self, number: int, family: str, params: dict[str, Any], fold: int) -> None:
-        if self.pool is None:
-            from joblib.externals.loky import ProcessPoolExecutor
-
-            self.pool = ProcessPoolExecutor(
-                self.workers, initializer=_init_worker, initargs=(self.state,)
-            )
-        self.running += 1
-        future = self.pool.submit(_fit_fold, family, params, fold)
-
-        def done(f: Any) -> None:
-            exc = f.exception()
-            self.results.put((number, fold, exc if exc is not None else f.result()))
-
-        future.add_done_callback(done)
-
-    def next(self, timeout: float | None) -> tuple[int, int, Any] | None:
-        try:
-            item = self.results.get(timeout=timeout)
-        except queue.Empty:
-            return None
-        self.running -= 1
-        return item
-
-    def kill(self) -> None:
-        if self.pool is not None:
-            self.pool.shutdown(wait=False, kill_workers=True)
-            self.pool = None
-        self.running = 0
-
-    def close(self) -> None:
-        self.kill()
