@@ -142,3 +142,22 @@ def test_fail_policy_stops_the_run_naming_the_check(tmp_path: Path, penguins_csv
     with pytest.raises(noria.NoriaError, match=r"step 'validated_data' failed.*bill_length_mm"):
         project.run()
     project.close()
+
+
+def test_warm_start_records_carry_scores_and_fit_times(tmp_path: Path) -> None:
+    """A retrain can stop once it matches the best earlier trial, and start a quick one
+    in-process: the earlier trials' scores, fold scores and fit times reach the search."""
+    from sklearn.datasets import load_diabetes
+
+    from noria.supervised import _warm_start
+
+    project = make_project(tmp_path, load_diabetes(as_frame=True).frame, "target")
+    result = project.run()
+    records = _warm_start(project.metadata, "t", "rmse", result["problem"])
+    champion, *trials = records
+    assert "score" not in champion and champion["family"] in ("linear", "lightgbm")
+    assert trials and all(r["score"] is not None for r in trials)
+    assert [r["score"] for r in trials] == sorted(r["score"] for r in trials)  # best first
+    assert all(len(r["fold_scores"]) == 3 and len(r["fit_seconds"]) == 3 for r in trials)
+    assert all(s > 0 for r in trials for s in r["fit_seconds"])
+    project.close()

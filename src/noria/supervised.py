@@ -349,7 +349,7 @@ def _warm_start(
         records.append(
             {"family": champion.params["family"], "params": champion.params.get("params", {})}
         )
-    for run_id, _ in metadata.best_runs(
+    for run_id, score in metadata.best_runs(
         kind="trial",
         name_prefix=f"{model_name}/",
         metric=f"cv_{metric}",
@@ -357,8 +357,23 @@ def _warm_start(
     ):
         params = metadata.params(run_id)
         family = params.pop("family", None)
-        if family:
-            records.append({"family": family, "params": params})
+        if not family:
+            continue
+        folds: dict[str, dict[int, float]] = {f"fold_{metric}": {}, "fold_fit_seconds": {}}
+        for key, value, step, _ in metadata.metrics(run_id):
+            if key in folds:
+                folds[key][step] = value
+        # the score, fold scores and fit times let a retrain stop once it matches the best
+        # earlier trial, and run a quick one in-process while the workers start
+        records.append(
+            {
+                "family": family,
+                "params": params,
+                "score": score,
+                "fold_scores": [v for _, v in sorted(folds[f"fold_{metric}"].items())],
+                "fit_seconds": [v for _, v in sorted(folds["fold_fit_seconds"].items())],
+            }
+        )
     return records
 
 
@@ -388,6 +403,8 @@ def _record_trials(ctx: Any, result: Any, started: float, model_name: str) -> No
             buf.param(k, v)
         for fold, score in enumerate(t.fold_scores):
             buf.metric(f"fold_{result.metric}", score, fold)
+        for fold, seconds in enumerate(t.fit_seconds):
+            buf.metric("fold_fit_seconds", seconds, fold)
         if t.score is not None:
             buf.metric(f"cv_{result.metric}", t.score, 0)
         logs.append(buf)
