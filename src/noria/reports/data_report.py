@@ -157,7 +157,18 @@ def _hist_svg(col: Mapping[str, Any]) -> str:
         below, above = hist.get("below", 0), hist.get("above", 0)
         if below or above:
             ax.set_title(f"outside the edges: {below:,} below, {above:,} above", fontsize=7)
-        fig.tight_layout(pad=0.2)
+        return inline_svg(fig, pad=0.2)
+    finally:
+        plt.close(fig)
+
+
+def inline_svg(fig: Any, *, pad: float = 0.3) -> str:
+    """A matplotlib figure as an inline ``<svg>`` (text kept as text); the figure is closed."""
+    import matplotlib
+    import matplotlib.pyplot as plt
+
+    try:
+        fig.tight_layout(pad=pad)
         buf = io.StringIO()
         with matplotlib.rc_context({"svg.fonttype": "none"}):
             fig.savefig(buf, format="svg")

@@ -10,10 +10,11 @@ Plots are matplotlib SVGs inlined in the page.
 from __future__ import annotations
 
 import datetime as dt
-import io
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
+
+from noria.reports.data_report import inline_svg
 
 __all__ = ["render_monitor_report", "write_monitor_report"]
 
@@ -25,21 +26,6 @@ def _when(seconds: float | None) -> str:
     if seconds is None:
         return "-"
     return dt.datetime.fromtimestamp(seconds).strftime("%Y-%m-%d %H:%M:%S")
-
-
-def _svg(fig: Any) -> str:
-    import matplotlib
-    import matplotlib.pyplot as plt
-
-    try:
-        fig.tight_layout(pad=0.3)
-        buf = io.StringIO()
-        with matplotlib.rc_context({"svg.fonttype": "none"}):
-            fig.savefig(buf, format="svg")
-    finally:
-        plt.close(fig)
-    text = buf.getvalue()
-    return text[text.find("<svg") :]
 
 
 def _distribution_svg(ref: Any, cur: Any) -> str:
@@ -73,7 +59,7 @@ def _distribution_svg(ref: Any, cur: Any) -> str:
     ax.legend(fontsize=6, frameon=False)
     for side in ("top", "right"):
         ax.spines[side].set_visible(False)
-    return _svg(fig)
+    return inline_svg(fig)
 
 
 def _live_svg(live: Sequence[Mapping[str, Any]], metric: str) -> str:
@@ -99,7 +85,7 @@ def _live_svg(live: Sequence[Mapping[str, Any]], metric: str) -> str:
     ax.legend(fontsize=6, frameon=False)
     for side in ("top", "right"):
         ax.spines[side].set_visible(False)
-    return _svg(fig)
+    return inline_svg(fig)
 
 
 def render_monitor_report(
