@@ -135,7 +135,9 @@ def add(
 
     project = _project(path)
     spec = project.spec
-    name = model or (spec.monitor.model or spec.name).partition("@")[0] if spec else model
+    if model is None and spec is not None:
+        model = (spec.monitor.model or spec.name).partition("@")[0]
+    name = model
     if not name:
         from noria.errors import UserError
 
