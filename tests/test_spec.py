@@ -56,3 +56,10 @@ def test_invalid_yaml_names_line(tmp_path: Path) -> None:
 def test_missing_file_says_how_to_create_it(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="noria init"):
         load_spec(tmp_path / "noria.yaml")
+
+
+def test_check_kinds_of_noria_yaml_are_the_validators_kinds() -> None:
+    from noria.data.validate import CHECK_KINDS
+    from noria.spec import _CHECK_OPTIONS, CheckSpec
+
+    assert tuple(k for k in CheckSpec.model_fields if k not in _CHECK_OPTIONS) == CHECK_KINDS

@@ -90,16 +90,8 @@ class StepsSpec(_Model):
     timeout: float | None = Field(None, gt=0)
 
 
-_CHECK_KINDS = (
-    "not_null",
-    "range",
-    "in_set",
-    "unique",
-    "regex",
-    "max_null_fraction",
-    "row_count",
-    "sql",
-)
+#: The keys of a check that are not its kind (every other field of CheckSpec is a kind).
+_CHECK_OPTIONS = ("column", "name", "severity")
 
 
 class CheckSpec(_Model):
@@ -119,10 +111,11 @@ class CheckSpec(_Model):
 
     @model_validator(mode="after")
     def _one_kind(self) -> CheckSpec:
-        kinds = [k for k in _CHECK_KINDS if getattr(self, k) is not None]
+        every = [k for k in type(self).model_fields if k not in _CHECK_OPTIONS]
+        kinds = [k for k in every if getattr(self, k) is not None]
         if len(kinds) != 1:
             raise ValueError(
-                f"a check needs exactly one of {', '.join(_CHECK_KINDS)} (got "
+                f"a check needs exactly one of {', '.join(every)} (got "
                 f"{', '.join(kinds) or 'none'})"
             )
         if kinds[0] not in ("row_count", "sql") and not self.column:
