@@ -145,7 +145,6 @@ def run_cycle(project: Any) -> None:
     import pandas as pd
 
     from noria.monitor.labels import add_labels
-    from noria.monitor.logs import log_folder
     from noria.monitor.loop import loop_once
     from noria.project import Project
     from noria.serve.app import ServeSettings, serve
@@ -209,10 +208,7 @@ def run_cycle(project: Any) -> None:
         pd.DataFrame({"request_id": [a[0] for a in answers], "label": live["species"]}).to_csv(
             truth, index=False
         )
-        folder = log_folder(project.home, "penguins")
-        batch = add_labels(
-            project.home, "penguins", truth, log_segments=sorted(folder.glob("segment-*.parquet"))
-        )
+        batch = add_labels(project.home, "penguins", truth)
         say(f"the true species of {batch.matched} served predictions arrive (noria labels add)")
         loop_once(project, say=say)
         _wait_for_version(server, _champion(project))

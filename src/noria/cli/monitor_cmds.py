@@ -131,7 +131,6 @@ def add(
 ) -> None:
     """Add the truth for logged predictions, joined on the request id or a key column."""
     from noria.monitor.labels import add_labels
-    from noria.monitor.logs import log_folder
 
     project = _project(path)
     spec = project.spec
@@ -143,9 +142,7 @@ def add(
 
         raise UserError("which model? give --model NAME (no noria.yaml here names one)")
     label = label or (spec.monitor.label_column if spec else "label")
-    folder = log_folder(project.home, name)
-    segments = sorted(folder.glob("segment-*.parquet")) if folder.is_dir() else []
-    batch = add_labels(project.home, name, file, log_segments=segments, key=key, label_column=label)
+    batch = add_labels(project.home, name, file, key=key, label_column=label)
     with project.metadata.write() as tx:
         project.metadata.audit(
             tx,

@@ -74,7 +74,6 @@ def add_labels(
     model: str,
     file: str | Path,
     *,
-    log_segments: Sequence[Path],
     key: str = REQUEST_ID,
     label_column: str = "label",
 ) -> LabelBatch:
@@ -84,7 +83,6 @@ def add_labels(
         home: The project's ``.noria`` folder.
         model: The model whose predictions the labels are for.
         file: A CSV, Parquet or JSON file with the key and the label column.
-        log_segments: The readable segments of the model's prediction log (to count matches).
         key: ``request_id`` (with an optional ``row`` column) or an input column's name.
         label_column: The column with the truth.
 
@@ -94,6 +92,7 @@ def add_labels(
     import duckdb
 
     from noria.data.profile import open_source
+    from noria.monitor.logs import log_folder, segment_paths
 
     con = duckdb.connect()
     try:
@@ -119,7 +118,7 @@ def add_labels(
         kept = rel.filter("key IS NOT NULL AND label IS NOT NULL").to_arrow_table()
         if kept.num_rows == 0:
             raise DataError(f"{file}: no row has both a {key} and a {label_column}; nothing to add")
-        matched = _matches(con, kept, log_segments, key)
+        matched = _matches(con, kept, segment_paths(log_folder(home, model)), key)
     finally:
         con.close()
     folder = labels_folder(home, model)

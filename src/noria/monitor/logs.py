@@ -38,6 +38,7 @@ __all__ = [
     "log_folder",
     "pending_segments",
     "read_segments",
+    "segment_paths",
     "split_windows",
     "window_of_segments",
     "windows",
@@ -67,8 +68,9 @@ def log_folder(home: Path, model: str) -> Path:
     return Path(home) / "predictions" / model
 
 
-def _numbered(folder: Path) -> list[Path]:
-    paths = [p for p in folder.glob("segment-*.parquet") if p.stem[8:].isdigit()]
+def segment_paths(folder: Path) -> list[Path]:
+    """Every complete segment of a prediction log's folder, oldest first (none if no folder)."""
+    paths = [p for p in Path(folder).glob("segment-*.parquet") if p.stem[8:].isdigit()]
     return sorted(paths, key=lambda p: int(p.stem[8:]))
 
 
@@ -82,7 +84,7 @@ def pending_segments(metadata: MetadataStore, folder: Path, model: str) -> list[
             "SELECT segment FROM monitor_segments WHERE model = :m", {"m": model}
         )
     }
-    return [p.name for p in _numbered(folder) if p.name not in done]
+    return [p.name for p in segment_paths(folder) if p.name not in done]
 
 
 def read_segments(folder: Path, names: Sequence[str]) -> tuple[list[Segment], list[str]]:

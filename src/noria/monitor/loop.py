@@ -177,18 +177,15 @@ def _retrain_reasons(
 
 def _shadow(project: Project, name: str, champion: int, challenger: int, metric: str) -> dict:
     """Both versions scored on the labelled live traffic the champion served."""
-    from noria.monitor.labels import labelled_predictions
     from noria.monitor.live import score_labelled
-    from noria.monitor.logs import log_folder, window_of_segments
+    from noria.monitor.monitor import labelled
     from noria.pipeline.runner import load_artifact
     from noria.registry import get_version
 
-    folder = log_folder(project.home, name)
-    segments = [folder / s for s in sorted(window_of_segments(project.metadata, name))]
     old = get_version(project.metadata, name, champion)
     new = get_version(project.metadata, name, challenger)
     inputs = [f"input.{s['name']}" for s in new.signature]
-    frame = labelled_predictions(project.home, name, segments, columns=inputs)
+    frame, _ = labelled(project, name, inputs)
     frame = frame[frame["version"] == champion]
     if frame.empty:
         return {"labels": 0}

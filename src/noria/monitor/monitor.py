@@ -26,7 +26,7 @@ Not here: the HTML report (:mod:`noria.reports.monitor_report`), alerts
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any
 from noria.errors import NotFoundError
 
 if TYPE_CHECKING:
+    import pandas as pd
     import pyarrow as pa
 
     from noria.data.profile import Profile
@@ -380,17 +381,25 @@ def _monitored_model(project: Project) -> str:
     return spec.name
 
 
-def live_performance(project: Project, model: str) -> list[LiveMetrics]:
-    """Live metrics per monitored window and version, from the labels that have arrived."""
+def labelled(
+    project: Project, model: str, columns: Sequence[str] = ()
+) -> tuple[pd.DataFrame, dict[str, int]]:
+    """The labelled predictions of the monitored windows (with the logged ``columns`` asked
+    for), and ``{segment name: window id}``."""
     from noria.monitor.labels import labelled_predictions
-    from noria.monitor.live import live_metrics
     from noria.monitor.logs import log_folder, window_of_segments
 
     window_of = window_of_segments(project.metadata, model)
-    if not window_of:
-        return []
     folder = log_folder(project.home, model)
-    frame = labelled_predictions(project.home, model, [folder / s for s in sorted(window_of)])
+    segments = [folder / s for s in sorted(window_of)]
+    return labelled_predictions(project.home, model, segments, columns=columns), window_of
+
+
+def live_performance(project: Project, model: str) -> list[LiveMetrics]:
+    """Live metrics per monitored window and version, from the labels that have arrived."""
+    from noria.monitor.live import live_metrics
+
+    frame, window_of = labelled(project, model)
     if frame.empty:
         return []
     out: list[LiveMetrics] = []
