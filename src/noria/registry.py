@@ -57,6 +57,7 @@ __all__ = [
     "resolve",
     "rollback",
     "set_alias",
+    "step_artifacts",
 ]
 
 CHAMPION = "champion"
@@ -328,16 +329,25 @@ def judged_metric(metadata: MetadataStore, name: str, configured: str = "auto") 
     return None
 
 
+def step_artifacts(
+    metadata: MetadataStore, version: ModelVersion, step: str, direction: str
+) -> dict[str, str]:
+    """``{name: artifact}`` a step of the run that made ``version`` consumed (``in``) or
+    produced (``out``), from lineage; empty without a run."""
+    if version.run_id is None:
+        return {}
+    return {
+        name: artifact
+        for s, d, name, artifact in metadata.lineage_of_run(version.run_id)
+        if s == step and d == direction
+    }
+
+
 def holdout_artifacts(
     metadata: MetadataStore, version: ModelVersion
 ) -> tuple[str | None, str | None]:
     """``(splits artifact, problem artifact)`` the version was evaluated on, from lineage."""
-    if version.run_id is None:
-        return None, None
-    found: dict[str, str] = {}
-    for step, direction, name, artifact in metadata.lineage_of_run(version.run_id):
-        if step == "evaluation" and direction == "in":
-            found[name] = artifact
+    found = step_artifacts(metadata, version, "evaluation", "in")
     return found.get("splits"), found.get("problem")
 
 

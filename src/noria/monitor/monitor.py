@@ -147,15 +147,6 @@ def drift_config(project: Project) -> DriftConfig:
     )
 
 
-def _step_output(project: Project, run_id: str | None, step: str) -> str | None:
-    if run_id is None:
-        return None
-    for name, direction, _, artifact in project.metadata.lineage_of_run(run_id):
-        if name == step and direction == "out":
-            return artifact
-    return None
-
-
 def reference_profile(project: Project, version: ModelVersion) -> Profile:
     """The reference a version's live traffic is compared with (see the module docstring).
 
@@ -168,9 +159,11 @@ def reference_profile(project: Project, version: ModelVersion) -> Profile:
     if cache.is_file():
         return Profile.from_dict(json.loads(cache.read_text()))
     from noria.pipeline.runner import load_artifact
+    from noria.registry import step_artifacts
 
     metadata, artifacts = project.metadata, project.artifacts
-    profile_id = _step_output(project, version.run_id, "data_profile")
+    profile = step_artifacts(metadata, version, "data_profile", "out")
+    profile_id = next(iter(profile.values()), None)
     if profile_id is None:
         raise NotFoundError(
             f"model {version.name} version {version.version} has no training profile (it was "
