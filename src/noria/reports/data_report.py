@@ -39,20 +39,12 @@ def render_data_report(profile: Any, validation: Any = None, *, title: str = "Da
         validation: A validation result or its ``to_dict()`` (optional).
         title: The page title.
     """
-    import jinja2
-
     prof = _as_dict(profile) or {"rows": 0, "columns": [], "source": ""}
     val = _as_dict(validation)
-    env = jinja2.Environment(
-        loader=jinja2.PackageLoader("noria.reports", "templates"),
-        autoescape=jinja2.select_autoescape(["html", "j2"]),
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
     columns = [_column_view(c) for c in prof.get("columns", [])]
     checks = (val or {}).get("checks", [])
     failed = [c for c in checks if not c.get("passed")]
-    return env.get_template(_TEMPLATE).render(
+    return template(_TEMPLATE).render(
         title=title,
         source=prof.get("source", ""),
         rows=prof.get("rows", 0),
@@ -66,10 +58,28 @@ def render_data_report(profile: Any, validation: Any = None, *, title: str = "Da
 
 def write_data_report(path: str | Path, profile: Any, validation: Any = None, **kw: Any) -> Path:
     """Write :func:`render_data_report` to ``path`` (atomically); returns the path."""
+    return write_page(path, render_data_report(profile, validation, **kw))
+
+
+def template(name: str) -> Any:
+    """A Jinja2 template of ``noria/reports/templates`` (HTML autoescaped)."""
+    import jinja2
+
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("noria.reports", "templates"),
+        autoescape=jinja2.select_autoescape(["html", "j2"]),
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    return env.get_template(name)
+
+
+def write_page(path: str | Path, html: str) -> Path:
+    """Write ``html`` to ``path`` under a temporary name, then rename; returns the path."""
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(f".{target.name}.tmp")
-    tmp.write_text(render_data_report(profile, validation, **kw), encoding="utf-8")
+    tmp.write_text(html, encoding="utf-8")
     tmp.replace(target)
     return target
 

@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from noria.reports.data_report import inline_svg
+from noria.reports.data_report import inline_svg, template, write_page
 
 __all__ = ["render_monitor_report", "write_monitor_report"]
 
@@ -104,14 +104,6 @@ def render_monitor_report(
         live: Live metrics (``LiveMetrics.to_dict()``), per window and version.
         metric: The live metric to plot (the first one when ``None``).
     """
-    import jinja2
-
-    env = jinja2.Environment(
-        loader=jinja2.PackageLoader("noria.reports", "templates"),
-        autoescape=jinja2.select_autoescape(["html", "j2"]),
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
     columns = []
     if latest is not None:
         for name, col in latest.drift.columns.items():
@@ -123,7 +115,7 @@ def render_monitor_report(
         columns.sort(key=lambda c: (not c["drift"].drifted, c["name"]))
     metric_names = sorted({k for m in live for k in m["metrics"]})
     metric = metric or (metric_names[0] if metric_names else None)
-    return env.get_template(_TEMPLATE).render(
+    return template(_TEMPLATE).render(
         model=model,
         windows=[
             {**w, "from": _when(w.get("first_time")), "to": _when(w.get("last_time"))}
@@ -141,9 +133,4 @@ def render_monitor_report(
 
 def write_monitor_report(path: str | Path, *args: Any, **kw: Any) -> Path:
     """Write :func:`render_monitor_report` to ``path`` (atomically); returns the path."""
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".{target.name}.tmp")
-    tmp.write_text(render_monitor_report(*args, **kw), encoding="utf-8")
-    tmp.replace(target)
-    return target
+    return write_page(path, render_monitor_report(*args, **kw))
