@@ -1,0 +1,93 @@
+"""The search's time accounting: what a refit is expected to take, and on how many threads.
+
+A search's ``time_budget`` is the caller's time until it has a model, so it must cover the
+search *and* the refit(s) of the winner that follow it. The refit is expected from what the
+trials measured: each fold's fit time (on one thread) scaled by all rows over the fold's training
+rows, the slowest fold, times :data:`REFIT_SAFETY`, plus :data:`REFIT_MARGIN_S`
+(:func:`refit_seconds`). The search stops its trials early enough to keep that time back, once
+per refit the caller announces (``refit_reserve``: one for the search's own refit; a pipeline
+that refits in a later step, or refits again on more rows, says so).
+
+A refit runs on one thread unless it is expected to be long (:func:`refit_jobs`): the trials
+measured one-thread fits, and OpenMP boosters (LightGBM, XGBoost, HistGradientBoosting) on a few
+thousand rows can be ten times *slower* on several threads when the machine is busy (a
+LightGBM-defaults refit of a few hundred rows took 74 s so). :func:`fit_on_threads` caps every
+thread pool (OpenMP and BLAS included) while a model fits.
+
+Not here: the search loop (:mod:`noria.train.search`), which trial wins
+(:mod:`noria.train.ranking`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+__all__ = [
+    "REFIT_MARGIN_S",
+    "REFIT_SAFETY",
+    "THREADED_REFIT_S",
+    "baseline_refit_seconds",
+    "fit_on_threads",
+    "refit_jobs",
+    "refit_seconds",
+]
+
+#: The refit is expected to take its fit time per fold, scaled to all rows, times this ...
+REFIT_SAFETY = 1.3
+#: ... plus this many seconds (building the pipeline, a busy machine).
+REFIT_MARGIN_S = 0.15
+#: A refit expected (on one thread) to take at least this many seconds may use every core.
+THREADED_REFIT_S = 5.0
+#: ... and then only on at least this many rows (fewer: threads wait on each other).
+THREADED_REFIT_ROWS = 20_000
+
+
+def refit_seconds(
+    fit_seconds: Sequence[float], fractions: Sequence[float], rows_scale: float = 1.0
+) -> float:
+    """The seconds a refit on all rows is expected to take, from the folds' fit times.
+
+    Each fold's fit time is scaled by all rows over its training rows (``fractions`` are the
+    folds' training rows as a share of all), the slowest taken, times :data:`REFIT_SAFETY`,
+    plus :data:`REFIT_MARGIN_S`. The slowest fold and the safety cover a busy machine and fit
+    times that grow faster than the rows.
+
+    Args:
+        fit_seconds: each fold's fit time, in seconds (on one thread).
+        fractions: each fold's training rows as a share of all rows.
+        rows_scale: the refit's rows over all rows (1.25 for a refit on the training rows and a
+            holdout of a fifth of all labelled rows).
+    """
+    if not fit_seconds:
+        return REFIT_MARGIN_S
+    scaled = [s / max(f, 1e-3) for s, f in zip(fit_seconds, fractions, strict=False)]
+    return REFIT_SAFETY * max(scaled) * rows_scale + REFIT_MARGIN_S
+
+
+def baseline_refit_seconds(cells: int, fractions: Sequence[float]) -> float:
+    """The expected refit of the linear baseline before anything was measured: a prior of
+    0.5 s per fold per 100,000 cells (rows × columns), scaled to all rows."""
+    per_fold = 0.5 * max(1.0, cells / 100_000)
+    return REFIT_MARGIN_S + REFIT_SAFETY * per_fold / max(min(fractions, default=1.0), 1e-3)
+
+
+def refit_jobs(expected_seconds: float, rows: int, cores: int) -> int:
+    """Threads for a refit expected to take ``expected_seconds`` on one thread.
+
+    One thread unless the refit is long (:data:`THREADED_REFIT_S`) on many rows
+    (:data:`THREADED_REFIT_ROWS`): the time kept back for it was measured on one thread, and
+    short fits on several threads gain little on an idle machine and can lose ten times over on
+    a busy one.
+    """
+    if expected_seconds >= THREADED_REFIT_S and rows >= THREADED_REFIT_ROWS:
+        return max(1, cores)
+    return 1
+
+
+def fit_on_threads(model: Any, X: Any, y: Any, threads: int) -> Any:
+    """``model.fit(X, y)`` with every thread pool (OpenMP, BLAS) capped at ``threads``."""
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(max(1, int(threads))):
+        return model.fit(X, y)
