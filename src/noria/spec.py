@@ -73,7 +73,7 @@ class ModelsSpec(_Model):
     candidates: list[str] = Field(default_factory=lambda: list(DEFAULT_CANDIDATES), min_length=1)
     metric: str = "auto"
     time_budget: float | None = Field(120.0, gt=0)
-    n_trials: int | None = Field(25, ge=1)
+    n_trials: int | None = Field(None, ge=1)  # a cap only when set: the time budget governs
     sampler: Literal["tpe", "random", "grid"] = "tpe"
     validation: Literal["auto", "kfold", "holdout", "time"] = "auto"
     folds: int = Field(3, ge=2, le=20)
@@ -394,7 +394,7 @@ models:
                                   # also: xgboost (pip install noria[xgboost]), knn
   metric: auto                    # auto = roc_auc (classification) / rmse (regression)
   time_budget: 120                # seconds for the whole search, refit included
-  n_trials: 25                    # the most trials (whichever budget ends first)
+  n_trials: null                  # a cap on trials; null: the time budget governs
   sampler: tpe                    # tpe (Bayesian) | random | grid
   validation: auto                # kfold | holdout | time; auto = time with split.method time
   folds: 3                        # cross-validation folds of the training part

@@ -301,9 +301,11 @@ def candidates(
         high_cardinality=high_cardinality,
         scale=scale,
         refit=False,
+        refit_reserve=1.0,  # the model step's refit; add 1.25 for a refit on train + holdout
     )
     _record_trials(ctx, result, started, model_name)
-    log_metric(f"cv_{metric}", result.best_score if result.best_score is not None else float("nan"))
+    if result.best_score is not None:  # the fallback baseline has no CV score
+        log_metric(f"cv_{metric}", result.best_score)
     set_tag("best_family", result.best_family)
     trials = [
         {
@@ -330,13 +332,16 @@ def candidates(
         "elapsed": result.elapsed,
         "leaderboard": ranked + [t for t in trials if t["score"] is None],
         "warnings": result.warnings,
+        "best_number": result.best_number,
+        "refit_jobs": result.refit_jobs,
     }
 
 
 def _warm_start(
     metadata: Any, model_name: str, metric: str, problem: dict[str, Any]
 ) -> list[dict[str, Any]]:
-    """The champion's family and params, then the best earlier trials of this model."""
+    """The champion's family and params (with its own trial's score when its run has it: a
+    retrain stops only once it matches that), then the best earlier trials of this model."""
     from noria.errors import NotFoundError
     from noria.registry import resolve
 
@@ -346,35 +351,50 @@ def _warm_start(
     except NotFoundError:
         champion = None
     if champion is not None and champion.params.get("task") == problem["task"]:
-        records.append(
-            {"family": champion.params["family"], "params": champion.params.get("params", {})}
+        family, params = champion.params["family"], champion.params.get("params", {})
+        record = {"family": family, "params": params}
+        trials = champion.run_id and metadata.list_runs(
+            parent_id=champion.run_id, kind="trial", limit=100_000
         )
-    for run_id, score in metadata.best_runs(
+        for run in trials or []:
+            if {"family": family, **params} == metadata.params(run.id):
+                record = _trial_record(metadata, run.id, metric) or record
+                break
+        records.append(record)
+    for run_id, _ in metadata.best_runs(
         kind="trial",
         name_prefix=f"{model_name}/",
         metric=f"cv_{metric}",
         maximize=problem["greater_is_better"],
     ):
-        params = metadata.params(run_id)
-        family = params.pop("family", None)
-        if not family:
-            continue
-        folds: dict[str, dict[int, float]] = {f"fold_{metric}": {}, "fold_fit_seconds": {}}
-        for key, value, step, _ in metadata.metrics(run_id):
-            if key in folds:
-                folds[key][step] = value
-        # the score, fold scores and fit times let a retrain stop once it matches the best
-        # earlier trial, and run a quick one in-process while the workers start
-        records.append(
-            {
-                "family": family,
-                "params": params,
-                "score": score,
-                "fold_scores": [v for _, v in sorted(folds[f"fold_{metric}"].items())],
-                "fit_seconds": [v for _, v in sorted(folds["fold_fit_seconds"].items())],
-            }
-        )
+        record = _trial_record(metadata, run_id, metric)
+        if record:
+            records.append(record)
     return records
+
+
+def _trial_record(metadata: Any, run_id: str, metric: str) -> dict[str, Any] | None:
+    """A trial run as a warm-start record: family, params, and the score, fold scores and fit
+    times that let a retrain stop once it matches, and run a quick one in-process while the
+    workers start."""
+    params = metadata.params(run_id)
+    family = params.pop("family", None)
+    folds: dict[str, dict[int, float]] = {f"fold_{metric}": {}, "fold_fit_seconds": {}}
+    score = None
+    for key, value, step, _ in metadata.metrics(run_id):
+        if key in folds:
+            folds[key][step] = value
+        elif key == f"cv_{metric}":
+            score = value
+    if not family or score is None:
+        return None
+    return {
+        "family": family,
+        "params": params,
+        "score": score,
+        "fold_scores": [v for _, v in sorted(folds[f"fold_{metric}"].items())],
+        "fit_seconds": [v for _, v in sorted(folds["fold_fit_seconds"].items())],
+    }
 
 
 def _record_trials(ctx: Any, result: Any, started: float, model_name: str) -> None:
@@ -427,8 +447,10 @@ def model(
     import os
 
     from noria.features.preprocess import ColumnPlan
+    from noria.train.budget import fit_on_threads
     from noria.train.search import build_model
 
+    jobs = candidates.get("refit_jobs") or os.cpu_count() or 1  # threads the search advises
     est = build_model(
         candidates["best"],
         candidates["best_params"],
@@ -437,10 +459,10 @@ def model(
         seed=seed,
         high_cardinality=high_cardinality,
         scale=scale,
-        n_jobs=os.cpu_count() or 1,
+        n_jobs=jobs,
     )
     train = splits["train"]
-    est.fit(train.drop(columns=[problem["target"]]), train[problem["target"]])
+    fit_on_threads(est, train.drop(columns=[problem["target"]]), train[problem["target"]], jobs)
     log_params({"family": candidates["best"], **candidates["best_params"]})
     return est
 

@@ -94,6 +94,8 @@ def print_leaderboard(cands: dict[str, Any], top: int = 10) -> None:
 
     from rich.table import Table
 
+    from noria.train.ranking import board as board_rows
+
     board = cands["leaderboard"]
     counts = Counter(t["status"] for t in board)
     out = console()
@@ -107,8 +109,8 @@ def print_leaderboard(cands: dict[str, Any], top: int = 10) -> None:
     table = Table(title=f"leaderboard (cross-validated {cands['metric']})", title_justify="left")
     for col in ("#", "trial", "model", cands["metric"], "time", "params"):
         table.add_column(col, justify="right" if col in ("#", "trial", "time") else "left")
-    ranked = [t for t in board if t["score"] is not None][:top]
-    for i, t in enumerate(ranked, 1):
+    shown = board_rows(board, top=top, maximize=None)  # ranked by the candidates step
+    for i, t in shown.rows:  # the best `top`, then the portfolio's defaults wherever they ranked
         params = ", ".join(f"{k}={_short(v)}" for k, v in t["params"].items()) or "defaults"
         table.add_row(
             str(i),
@@ -119,6 +121,8 @@ def print_leaderboard(cands: dict[str, Any], top: int = 10) -> None:
             params,
         )
     out.print(table)
+    if shown.hidden_line():
+        out.print(f"{shown.hidden_line()} (all of them: noria runs <run> --trials)")
 
 
 def _short(value: Any) -> str:

@@ -180,21 +180,26 @@ def _break_tie(ties: list[Any], metric: str) -> tuple[Any, str]:
     )
 
 
-def board(trials: Sequence[Any], *, top: int = 10, maximize: bool = True) -> Board:
+def board(trials: Sequence[Any], *, top: int = 10, maximize: bool | None = True) -> Board:
     """The rows of a leaderboard: the best ``top`` scored trials, then the portfolio's defaults
     that ranked below them (each family's first trial without tuned params), each with its
     rank, and how many scored trials are left out.
 
-    ``trials`` are ``TrialRecord`` objects or their dict form (``number``, ``family``,
-    ``status``, ``score``, ``params``), as the ``candidates`` step returns them.
+    Args:
+        trials: ``TrialRecord`` objects or their dict form (``number``, ``family``,
+            ``status``, ``score``, ``params``), as the ``candidates`` step returns them.
+        top: how many of the best to show.
+        maximize: whether a higher score is better; ``None``: ``trials`` are ranked already
+            (the ``candidates`` step's ``leaderboard``).
     """
     scored = [
         t
         for t in trials
         if _get(t, "score") is not None and _get(t, "status") in (None, "complete")
     ]
-    sign = -1.0 if maximize else 1.0
-    scored.sort(key=lambda t: (sign * float(_get(t, "score")), _get(t, "number") or 0))
+    if maximize is not None:
+        sign = -1.0 if maximize else 1.0
+        scored.sort(key=lambda t: (sign * float(_get(t, "score")), _get(t, "number") or 0))
     defaults: dict[str, int] = {}
     for t in sorted(scored, key=lambda t: _get(t, "number") or 0):
         if not _get(t, "params") and _get(t, "family") not in defaults:

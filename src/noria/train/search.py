@@ -824,9 +824,10 @@ def _fallback_note(loop: _Loop, budget: float | None, elapsed: float) -> str:
         )
     else:
         why = "the set-up (imports, data, worker start) and the time kept for the refit used it"
-    where = f"the time budget of {budget:g} s" if budget is not None else "the trial budget"
+    where = f"time_budget {budget:g} s" if budget is not None else "n_trials"
     return (
-        f"no trial finished within {where}: {why}; returning the linear baseline with its "
+        f"no trial finished within the budget ({where}): {why}; returning the linear baseline "
+        "with its "
         f"defaults, not cross-validated (the search took {elapsed:.1f} s) — raise "
         "models.time_budget"
     )
