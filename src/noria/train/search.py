@@ -381,10 +381,15 @@ class _Pool:
             workers, initializer=_init_worker, timeout=IDLE_TIMEOUT_S
         )
         self.ready = threading.Event()
+        self.up = 0  # workers that answered their ping
         self.used = time.monotonic()
         self.dead = False
         for _ in range(workers):
-            self.executor.submit(_ping).add_done_callback(lambda _f: self.ready.set())
+            self.executor.submit(_ping).add_done_callback(self._answered)
+
+    def _answered(self, _future: Any) -> None:
+        self.up += 1
+        self.ready.set()
 
     @property
     def warm(self) -> bool:
@@ -418,7 +423,9 @@ def _release_pool(pool: _Pool, *, idle: bool) -> None:
         pool.kill()
         return
     try:
-        for _ in range(pool.workers):
+        # only once every worker is up: a task queued behind a starting worker would be in
+        # loky's way if the pool is killed (at exit) before it ran
+        for _ in range(pool.workers if pool.up >= pool.workers else 0):
             pool.executor.submit(_forget)
     except Exception:  # a broken or shut-down executor
         pool.kill()
@@ -426,9 +433,13 @@ def _release_pool(pool: _Pool, *, idle: bool) -> None:
     pool.used = time.monotonic()
     with _POOLS_LOCK:
         if not _IDLE_POOLS_AT_EXIT:
+            # Before loky's own exit handler, which waits for workers still starting (seconds
+            # to tens of seconds on a busy machine): threading's exit hooks run last-in first,
+            # before the interpreter joins threads and long before plain atexit handlers.
             import atexit
 
-            atexit.register(_drop_kept_pools)  # before loky's own exit handler runs
+            at_exit = getattr(threading, "_register_atexit", atexit.register)
+            at_exit(_drop_kept_pools)
             _IDLE_POOLS_AT_EXIT.append(True)
         _IDLE_POOLS.append(pool)
         while len(_IDLE_POOLS) > 1:
