@@ -124,6 +124,7 @@ def choose(
     if not ranked:
         return Choice(None)
     notes: list[str] = []
+    others = len(ranked) - 1
     base = next((r for r in ranked if _get(r, "number") == floor), None)
     if base is not None:
         sign = 1.0 if maximize else -1.0
@@ -150,7 +151,7 @@ def choose(
                 f"refitting the best one that would, {_describe(fitting)}"
             )
             pick = fitting
-    if base is not None and pick is base and len(ranked) > 1:
+    if base is not None and pick is base and others:
         notes.append(
             f"no trial beat the champion's configuration re-run on this data {_describe(base)}"
         )

@@ -834,7 +834,11 @@ def _fallback_note(loop: _Loop, budget: float | None, elapsed: float) -> str:
             + " take longer)"
         )
     else:
-        why = "the set-up (imports, data, worker start) and the time kept for the refit used it"
+        kept = loop.reserve * baseline_refit_seconds(loop.cells, loop.fractions)
+        why = (
+            "none could start: the set-up (imports, data, worker start) and the "
+            f"{kept:.1f} s kept for the refit of {loop.rows:,} rows used it"
+        )
     where = f"time_budget {budget:g} s" if budget is not None else "n_trials"
     return (
         f"no trial finished within the budget ({where}): {why}; returning the linear baseline "
