@@ -28,6 +28,7 @@ __all__ = [
     "REFIT_SAFETY",
     "THREADED_REFIT_S",
     "baseline_refit_seconds",
+    "fallback_note",
     "fit_on_threads",
     "refit_jobs",
     "refit_seconds",
@@ -91,3 +92,43 @@ def fit_on_threads(model: Any, X: Any, y: Any, threads: int) -> Any:
 
     with threadpool_limits(max(1, int(threads))):
         return model.fit(X, y)
+
+
+def fallback_note(
+    records: Sequence[Any],
+    *,
+    budget: float | None,
+    elapsed: float,
+    rows: int,
+    classes: int,
+    kept: float,
+) -> str:
+    """Why no trial of a search finished, in the user's terms, and what to do.
+
+    Args:
+        records: the search's trials (none complete).
+        budget: its ``time_budget`` (``None``: the trial budget ended it).
+        elapsed: the seconds it took.
+        rows: the training rows.
+        classes: the target's classes (1 for regression or two classes).
+        kept: the seconds kept back for the refit(s).
+    """
+    stopped = [r for r in records if r.status != "complete"]
+    failed = [r for r in stopped if r.status == "failed"]
+    if failed and len(failed) == len(stopped):
+        why = f"every trial failed (first: {failed[0].family}: {failed[0].error})"
+    elif stopped:
+        size = f"{rows:,} rows" + (f" × {classes} classes" if classes > 2 else "")
+        why = (
+            f"{len(stopped)} trial{'s were' if len(stopped) != 1 else ' was'} stopped unfinished"
+            f" at the deadline (the first folds on {size} take longer)"
+        )
+    else:
+        refit = f" and the {kept:.1f} s kept for the refit of {rows:,} rows" if kept > 0 else ""
+        why = f"none could start: the set-up (imports, data, worker start){refit} used it"
+    where = f"time_budget {budget:g} s" if budget is not None else "n_trials"
+    return (
+        f"no trial finished within the budget ({where}): {why}; returning the linear baseline "
+        f"with its defaults, not cross-validated (the search took {elapsed:.1f} s) — raise "
+        "models.time_budget"
+    )

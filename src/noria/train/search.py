@@ -27,21 +27,31 @@ the winner refitted on all of it. How:
   :data:`IN_PROCESS_FOLD_S` — run in the search's own process, one at a time, each only when it
   is expected to end well before the deadline (they cannot be killed). So a small budget still
   ends with the linear baseline scored, and a retrain scores the champion's params at once.
-- **On budget**: ``time_budget`` covers the whole call — the set-up, the trials and the refit
-  of the winner on all rows (decided so: a caller's budget is the time until it has a model).
-  No fold starts after the trials' deadline, and the folds still running then are killed with
-  their processes, so the search ends within its budget however slow a trial is. The trials'
-  deadline keeps back the time the refit is expected to take: :func:`refit_seconds` of the
-  best trial so far (its slowest fold's fit time, scaled to all rows, with a safety factor and
-  a margin), or of the linear baseline while no trial is complete; nothing when
-  ``refit=False`` (the pipeline's ``model`` step refits on its own). If the best trial would
-  not refit in the time left, the best one that would is refitted instead, with a note. When
-  not one trial finished in time, the linear baseline is returned with a warning.
-- **Warm start**: a retrain tries the champion's params first. When the earlier best score is
-  known (a :class:`SearchResult`, or a record with ``score``), the search stops as soon as a
-  trial matches it within noise (the standard error of the earlier best trial's fold scores):
-  the retrain has the champion's quality at a fraction of the first search's time. Pass
-  ``warm_stop=False`` to spend the whole budget trying to beat it.
+- **On budget**: ``time_budget`` covers the whole call — the set-up, the trials and the
+  refit(s) of the winner (decided so: a caller's budget is the time until it has a model); the
+  time budget governs, ``n_trials`` only caps when given. No fold starts after the trials'
+  deadline, and the folds still running then are killed with their processes, so the search
+  ends within its budget however slow a trial is. The trials' deadline keeps back
+  ``refit_reserve`` times the time a refit is expected to take
+  (:mod:`noria.train.budget`): of the best trial so far, or of the linear baseline while no
+  trial is complete. ``refit_reserve`` is 1 for the search's own refit; a caller that refits
+  itself says how much (the pipeline's ``model`` step: 1). If the winner would not refit in
+  the time left, the best one that would is taken instead, with a note; the refit runs on one
+  thread unless it is long on many rows. When not one trial finished in time, the linear
+  baseline is returned with a warning that says why.
+- **The winner** (:mod:`noria.train.ranking`): ties within noise (one standard error of the
+  fold-by-fold differences) are broken by log loss when it separates them, then go to the
+  quickest to fit.
+- **Warm start**: a retrain tries the champion's params first (the first record is the
+  champion; its re-run on the new data is trial 0). When the champion's own trial score is
+  known (a :class:`SearchResult`, or a record with ``score``), the search stops once, after
+  that re-run, a trial matches it within noise (the standard error of its fold scores): the
+  retrain has the champion's quality at a fraction of the first search's time. The re-run is
+  a floor: no trial that scored worse wins. Pass ``warm_stop=False`` to spend the whole budget
+  trying to beat it.
+- **Progress**: a :class:`~noria.train.progress.SearchProgress` (trials done, best score,
+  time left) goes to ``on_progress`` and to ``noria run``'s live view when a trial ends and
+  about once a second.
 - A family whose defaults fail to fit is recorded, skipped from then on, and the search goes on.
 
 Not here: recording trials as runs (the pipeline's step does that), preprocessing rules
@@ -73,6 +83,7 @@ from noria.train.budget import (
     REFIT_MARGIN_S,
     REFIT_SAFETY,
     baseline_refit_seconds,
+    fallback_note,
     fit_on_threads,
     refit_jobs,
     refit_seconds,
@@ -777,7 +788,16 @@ def search(
         if best is None:
             family, params = "linear", {}
             expected = baseline_refit_seconds(loop.cells, loop.fractions)
-            notes.append(_fallback_note(loop, time_budget, time.perf_counter() - t0))
+            notes.append(
+                fallback_note(
+                    loop.records,
+                    budget=time_budget,
+                    elapsed=time.perf_counter() - t0,
+                    rows=loop.rows,
+                    classes=loop.outputs,
+                    kept=reserve * expected,
+                )
+            )
             warnings.warn(notes[-1], stacklevel=2)
         else:
             family, params = best.family, best.params
@@ -818,34 +838,6 @@ def search(
             _release_pool(pool, idle=True)
         if path is not None:
             os.unlink(path)
-
-
-def _fallback_note(loop: _Loop, budget: float | None, elapsed: float) -> str:
-    """Why no trial finished, in the user's terms, and what to do."""
-    stopped = [r for r in loop.records if r.status != "complete"]
-    failed = [r for r in stopped if r.status == "failed"]
-    if failed and len(failed) == len(stopped):
-        why = f"every trial failed (first: {failed[0].family}: {failed[0].error})"
-    elif stopped:
-        why = (
-            f"{len(stopped)} trial{'s were' if len(stopped) != 1 else ' was'} stopped unfinished"
-            f" at the deadline (the first folds of {loop.rows:,} rows"
-            + (f" × {loop.outputs} classes" if loop.outputs > 2 else "")
-            + " take longer)"
-        )
-    else:
-        kept = loop.reserve * baseline_refit_seconds(loop.cells, loop.fractions)
-        why = (
-            "none could start: the set-up (imports, data, worker start) and the "
-            f"{kept:.1f} s kept for the refit of {loop.rows:,} rows used it"
-        )
-    where = f"time_budget {budget:g} s" if budget is not None else "n_trials"
-    return (
-        f"no trial finished within the budget ({where}): {why}; returning the linear baseline "
-        "with its "
-        f"defaults, not cross-validated (the search took {elapsed:.1f} s) — raise "
-        "models.time_budget"
-    )
 
 
 def _cpu_count() -> int:
