@@ -188,7 +188,8 @@ def test_refit_time_is_kept_back_from_the_trials() -> None:
         search_mod.REFIT_SAFETY * 1.5 + search_mod.REFIT_MARGIN_S  # the slowest fold, scaled
     )
     loop = object.__new__(search_mod._Loop)
-    loop.records, loop.cells = [], 1000
+    loop.records, loop.cells, loop.outputs, loop.t0 = [], 1000, 1, 0.0
+    loop.families = ["linear", "lightgbm"]
     loop.maximize, loop.fractions, loop.deadline = True, [2 / 3] * 3, 100.0
     loop.reserve = 1.0
     assert 98.0 < loop.stop_at() < 100.0  # nothing complete: time for the baseline's refit

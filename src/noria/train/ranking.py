@@ -32,7 +32,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["Board", "Choice", "board", "choose", "tied"]
+__all__ = ["Board", "Choice", "board", "choose", "choose_partial", "tied"]
 
 
 @dataclass
@@ -156,6 +156,36 @@ def choose(
             f"no trial beat the champion's configuration re-run on this data {_describe(base)}"
         )
     return Choice(pick, notes)
+
+
+def choose_partial(
+    records: Sequence[Any], *, maximize: bool, refit_fits: Callable[[Any], bool] | None = None
+) -> Choice:
+    """When no trial completed: the best trial scored on some of its folds (stopped at the
+    deadline), by the mean of those folds, among those whose refit would end in time."""
+    partial = [
+        r
+        for r in records
+        if _get(r, "status") != "complete"
+        and _get(r, "fold_scores")
+        and (refit_fits is None or refit_fits(r))
+    ]
+    if not partial:
+        return Choice(None)
+    sign = -1.0 if maximize else 1.0
+    pick = min(
+        partial, key=lambda r: (sign * float(np.mean(_get(r, "fold_scores"))), _get(r, "number"))
+    )
+    folds = _get(pick, "fold_scores")
+    return Choice(
+        pick,
+        [
+            f"no trial finished all its folds within the budget; using the best one scored on "
+            f"some: {_describe(pick)}, {len(folds)} fold{'s' if len(folds) != 1 else ''} "
+            f"(mean {float(np.mean(folds)):.4f}) — raise models.time_budget for a full "
+            "cross-validation"
+        ],
+    )
 
 
 def _break_tie(ties: list[Any], metric: str) -> tuple[Any, str]:

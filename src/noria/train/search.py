@@ -85,12 +85,14 @@ from noria.train.budget import (
     baseline_refit_seconds,
     fallback_note,
     fit_on_threads,
+    fold_prior,
+    quickest_family,
     refit_jobs,
     refit_seconds,
 )
 from noria.train.candidates import check_family, check_task, make_estimator
 from noria.train.progress import SearchProgress, report
-from noria.train.ranking import Board, board, choose
+from noria.train.ranking import Board, board, choose, choose_partial
 from noria.train.spaces import GRIDS, SPACES, Param, check_space
 
 __all__ = [
@@ -119,7 +121,7 @@ _IMBALANCE_METRICS = ("f1", "recall", "precision", "balanced_accuracy")
 _SCALED = ("linear", "knn")  # families that need standardized features
 #: Families whose defaults may be fitted in the search's own process while the workers start.
 _LANE_FAMILIES = ("linear", "lightgbm", "hist_gradient_boosting", "xgboost")
-#: Rows × columns up to which the search's own process fits the linear defaults itself.
+#: Rows × columns (× classes, of three or more) up to which this process fits the linear defaults.
 IN_PROCESS_CELLS = 1_000_000
 #: The longest fold (seconds; measured for a warm-start record, else a prior from the data's
 #: size) that the search's own process takes on while the workers start.
@@ -783,11 +785,20 @@ def search(
         choice = choose(
             records, maximize=maximize, metric=metric, floor=loop.champion_trial, refit_fits=fits
         )
+        if choice.winner is None:  # none complete: the best one scored on some folds
+            choice = choose_partial(records, maximize=maximize, refit_fits=fits)
+            for note in choice.notes:
+                warnings.warn(note, stacklevel=2)
         notes.extend(choice.notes)
-        best = choice.winner
-        if best is None:
+        trial = choice.winner
+        best = trial if trial is not None and trial.status == "complete" else None
+        if trial is None:  # the linear baseline, or the quickest family when it would not fit
             family, params = "linear", {}
-            expected = baseline_refit_seconds(loop.cells, loop.fractions)
+            expected = baseline_refit_seconds(loop.cells, loop.fractions, loop.outputs)
+            if reserve > 0 and expected * reserve > deadline - time.perf_counter():
+                left = [f for f in families if f not in loop.failed_families] or ["linear"]
+                family = quickest_family(left, loop.cells, loop.outputs)
+                expected = loop.fallback_refit(family)
             notes.append(
                 fallback_note(
                     loop.records,
@@ -796,12 +807,13 @@ def search(
                     rows=loop.rows,
                     classes=loop.outputs,
                     kept=reserve * expected,
+                    family=family,
                 )
             )
             warnings.warn(notes[-1], stacklevel=2)
         else:
-            family, params = best.family, best.params
-            expected = loop.refit_estimate(best)
+            family, params = trial.family, trial.params
+            expected = loop.refit_estimate(trial)
         jobs = refit_jobs(expected, len(X), n_jobs or _cpu_count())
         model = None
         if refit:
@@ -826,7 +838,7 @@ def search(
             elapsed=time.perf_counter() - t0,
             trials=sorted(records, key=lambda r: r.number),
             warnings=notes,
-            best_number=None if best is None else best.number,
+            best_number=None if trial is None else trial.number,
             refit_seconds=expected,
             refit_jobs=jobs,
             deadline=(
@@ -981,7 +993,9 @@ class _Loop:
             self.n_trials = min(n_trials, total) if n_trials else total
         else:  # each family's defaults, unless a warm-start record already has them
             tried = {f for f, params, _ in self.queued if not params}
-            self.queued.extend((f, {}, ()) for f in families if f not in tried)
+            cost = {f: fold_prior(f, self.cells, self.outputs) for f in families}
+            portfolio = sorted((f for f in families if f not in tried), key=cost.__getitem__)
+            self.queued.extend((f, {}, ()) for f in portfolio)  # the cheapest first
         for family, fixed, _ in self.queued:
             self.study.enqueue_trial(
                 {"family": family, **{f"{family}__{k}": v for k, v in fixed.items()}}
@@ -999,9 +1013,21 @@ class _Loop:
         if self.reserve <= 0 or math.isinf(self.deadline):
             return self.deadline
         best = _best(self.records, self.maximize)
-        if best is None:
-            return self.deadline - self.reserve * baseline_refit_seconds(self.cells, self.fractions)
+        if best is None:  # the fallback's prior, at most a quarter of the budget
+            prior = min(self.fallback_refit(), 0.25 * (self.deadline - self.t0) / self.reserve)
+            return self.deadline - self.reserve * prior
         return self.deadline - self.reserve * self.refit_estimate(best)
+
+    def fallback_refit(self, family: str = "linear") -> float:
+        """Seconds the refit of ``family``'s defaults is expected to take, from its prior
+        (:func:`~noria.train.budget.fold_prior`); for the linear baseline, at most that of the
+        quickest family, which replaces it when it would not fit."""
+        prior = baseline_refit_seconds(self.cells, self.fractions, self.outputs)
+        if family == "linear":
+            quick = quickest_family(self.families, self.cells, self.outputs)
+            return min(prior, self.fallback_refit(quick)) if quick != "linear" else prior
+        per_fold = fold_prior(family, self.cells, self.outputs)
+        return refit_seconds([per_fold] * len(self.fractions), self.fractions)
 
     # ---------------------------------------------------------------- progress
 
@@ -1037,19 +1063,20 @@ class _Loop:
     def _lane_cost(self, family: str, params: Mapping[str, Any], fit: Sequence[float]) -> float:
         """A prior for a fold of an enqueued trial in this process (inf: not here).
 
-        Measured for a warm-start record; 0.5 s per 100,000 cells for the linear defaults;
-        1 s per 50,000 cells × classes (of three or more) for the boosters' defaults, scaled
-        by :meth:`_scaled` once the linear folds have run.
+        Measured for a warm-start record; else :func:`~noria.train.budget.fold_prior` for the
+        linear defaults on at most :data:`IN_PROCESS_CELLS` cells × classes, and for the
+        boosters' defaults up to :data:`IN_PROCESS_FOLD_S`, scaled by :meth:`_scaled` once the
+        linear folds have run.
         """
         if fit:  # a warm-start record: its earlier folds tell
             per_fold = float(np.mean(fit))
             return per_fold if per_fold <= IN_PROCESS_FOLD_S else math.inf
         if params:
             return math.inf
-        if family == "linear" and self.cells <= IN_PROCESS_CELLS:
-            return 0.5 * max(1.0, self.cells / 100_000)
-        if family in _LANE_FAMILIES:
-            cost = max(1.0, self.cells * self.outputs / 50_000)
+        if family == "linear" and self.cells * self.outputs <= IN_PROCESS_CELLS:
+            return fold_prior(family, self.cells, self.outputs)
+        if family in _LANE_FAMILIES and family != "linear":
+            cost = fold_prior(family, self.cells, self.outputs)
             return cost if cost <= IN_PROCESS_FOLD_S else math.inf
         return math.inf
 
