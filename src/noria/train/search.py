@@ -121,7 +121,8 @@ _IMBALANCE_METRICS = ("f1", "recall", "precision", "balanced_accuracy")
 _SCALED = ("linear", "knn")  # families that need standardized features
 #: Families whose defaults may be fitted in the search's own process while the workers start.
 _LANE_FAMILIES = ("linear", "lightgbm", "hist_gradient_boosting", "xgboost")
-#: Rows × columns (× classes, of three or more) up to which this process fits the linear defaults.
+#: Rows × columns (× half the classes, of four or more) up to which this process fits the linear
+#: defaults.
 IN_PROCESS_CELLS = 1_000_000
 #: The longest fold (seconds; measured for a warm-start record, else a prior from the data's
 #: size) that the search's own process takes on while the workers start.
@@ -993,9 +994,12 @@ class _Loop:
             self.n_trials = min(n_trials, total) if n_trials else total
         else:  # each family's defaults, unless a warm-start record already has them
             tried = {f for f, params, _ in self.queued if not params}
+            # the linear baseline first, then the cheapest (by classes, the forests before the
+            # boosters), in the given order otherwise
             cost = {f: fold_prior(f, self.cells, self.outputs) for f in families}
+            cost["linear"] = 0.0
             portfolio = sorted((f for f in families if f not in tried), key=cost.__getitem__)
-            self.queued.extend((f, {}, ()) for f in portfolio)  # the cheapest first
+            self.queued.extend((f, {}, ()) for f in portfolio)
         for family, fixed, _ in self.queued:
             self.study.enqueue_trial(
                 {"family": family, **{f"{family}__{k}": v for k, v in fixed.items()}}
@@ -1073,7 +1077,7 @@ class _Loop:
             return per_fold if per_fold <= IN_PROCESS_FOLD_S else math.inf
         if params:
             return math.inf
-        if family == "linear" and self.cells * self.outputs <= IN_PROCESS_CELLS:
+        if family == "linear" and self.cells * max(1, self.outputs // 2) <= IN_PROCESS_CELLS:
             return fold_prior(family, self.cells, self.outputs)
         if family in _LANE_FAMILIES and family != "linear":
             cost = fold_prior(family, self.cells, self.outputs)
@@ -1134,10 +1138,14 @@ class _Loop:
     # ---------------------------------------------------------------- dispatching
 
     def _can_start(self, a: _Active, now: float, stop_at: float) -> bool:
-        """Whether ``a`` has a fold to start (in order; a tuned trial's one at a time)."""
+        """Whether ``a`` has a fold to start (in order; a tuned trial's one at a time, and an
+        enqueued one's too until a fold of its family has ended: a family whose folds are slow
+        does not take every worker before anyone knows)."""
         if a.starved or a.next_fold >= self.k or (not a.queued and a.inflight):
             return False
         estimate = self.fold_estimate(a)
+        if estimate is None and a.inflight:
+            return False
         if estimate is not None and now + estimate > stop_at:
             a.starved = True
             if not a.inflight:
