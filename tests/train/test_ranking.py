@@ -226,3 +226,9 @@ def test_many_classes_put_the_forests_first() -> None:
     # two classes or a regression: the linear baseline first, the others in the given order
     assert [f for f in search_mod.DEFAULT_FAMILIES if fold_prior(f, 10_000) == 0.5] == ["linear"]
     assert quickest_family(list(search_mod.DEFAULT_FAMILIES), 10_000) == "linear"
+
+
+def test_board_shows_the_winner_wherever_it_ranked() -> None:
+    trials = [_trial(n, "linear", (1.0,), fit=1.0, params={"C": n}) for n in range(20)]
+    shown = board(trials, top=3, always=[17, None])
+    assert [t.number for _, t in shown.rows] == [0, 1, 2, 17] and shown.hidden == 16

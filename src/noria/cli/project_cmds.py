@@ -109,8 +109,8 @@ def print_leaderboard(cands: dict[str, Any], top: int = 10) -> None:
     table = Table(title=f"leaderboard (cross-validated {cands['metric']})", title_justify="left")
     for col in ("#", "trial", "model", cands["metric"], "time", "params"):
         table.add_column(col, justify="right" if col in ("#", "trial", "time") else "left")
-    shown = board_rows(board, top=top, maximize=None)  # ranked by the candidates step
-    for i, t in shown.rows:  # the best `top`, then the portfolio's defaults wherever they ranked
+    shown = board_rows(board, top=top, maximize=None, always=[cands.get("best_number")])
+    for i, t in shown.rows:  # the best `top`, then the defaults and the winner where they ranked
         params = ", ".join(f"{k}={_short(v)}" for k, v in t["params"].items()) or "defaults"
         table.add_row(
             str(i),

@@ -211,7 +211,13 @@ def _break_tie(ties: list[Any], metric: str) -> tuple[Any, str]:
     )
 
 
-def board(trials: Sequence[Any], *, top: int = 10, maximize: bool | None = True) -> Board:
+def board(
+    trials: Sequence[Any],
+    *,
+    top: int = 10,
+    maximize: bool | None = True,
+    always: Sequence[int | None] = (),
+) -> Board:
     """The rows of a leaderboard: the best ``top`` scored trials, then the portfolio's defaults
     that ranked below them (each family's first trial without tuned params), each with its
     rank, and how many scored trials are left out.
@@ -222,6 +228,8 @@ def board(trials: Sequence[Any], *, top: int = 10, maximize: bool | None = True)
         top: how many of the best to show.
         maximize: whether a higher score is better; ``None``: ``trials`` are ranked already
             (the ``candidates`` step's ``leaderboard``).
+        always: trial numbers shown wherever they ranked (the winner, when a tie within noise
+            or the refit budget chose one below the top).
     """
     scored = [
         t
@@ -235,7 +243,7 @@ def board(trials: Sequence[Any], *, top: int = 10, maximize: bool | None = True)
     for t in sorted(scored, key=lambda t: _get(t, "number") or 0):
         if not _get(t, "params") and _get(t, "family") not in defaults:
             defaults[_get(t, "family")] = _get(t, "number")
-    keep = set(defaults.values())
+    keep = set(defaults.values()) | {n for n in always if n is not None}
     rows = [
         (rank, t) for rank, t in enumerate(scored, 1) if rank <= top or _get(t, "number") in keep
     ]

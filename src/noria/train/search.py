@@ -191,9 +191,11 @@ class SearchResult:
 
     def board(self, top: int = 10) -> Board:
         """What a leaderboard shows: the best ``top`` trials, the portfolio's defaults (the
-        linear baseline among them) wherever they ranked, and how many trials it leaves out
-        (:func:`noria.train.ranking.board`)."""
-        return board(self.trials, top=top, maximize=self.greater_is_better)
+        linear baseline among them) and the winner wherever they ranked, and how many trials
+        it leaves out (:func:`noria.train.ranking.board`)."""
+        return board(
+            self.trials, top=top, maximize=self.greater_is_better, always=[self.best_number]
+        )
 
 
 # ------------------------------------------------------------------------- the model itself
