@@ -341,6 +341,16 @@ def _test_target(meta: dict[str, Any]) -> Any:
     return y.astype(str).to_numpy() if meta["task"] == "classification" else y.to_numpy(float)
 
 
+def noria_env() -> dict[str, str]:
+    """ENV, with PYTHONPATH made absolute: noria's processes run in other folders, and a
+    relative ``PYTHONPATH=src`` (a worktree's own sources) must still win there."""
+    path = os.environ.get("PYTHONPATH")
+    if not path:
+        return dict(ENV)
+    absolute = os.pathsep.join(str(Path(p).resolve()) for p in path.split(os.pathsep) if p)
+    return {**ENV, "PYTHONPATH": absolute}
+
+
 def measure(
     python: str, comp: Competitor, meta: dict[str, Any], budget: float, workdir: Path
 ) -> tuple[Outcome, Any]:
@@ -350,7 +360,7 @@ def measure(
         measured = run_timed(
             _cmd(python, comp, meta, budget, out),
             cwd=workdir,
-            env=ENV,
+            env=noria_env() if comp.venv is None else ENV,
             # the user's path is several processes (init, run, predict), each with its own limit
             timeout=_timeout(budget) * (2 if comp.user_path else 1),
         )
@@ -477,8 +487,9 @@ def measure_warm(python: str, meta: dict[str, Any], budget: float) -> dict[str, 
     cmd += ["--warm", "--warm-out", str(warm_out), "--records-out", str(records)]
     fresh_cmd = [*_cmd(python, comp, meta, budget, fresh_out), "--warm-from", str(records)]
     try:
-        measured = run_timed(cmd, cwd=workdir, env=ENV, timeout=_timeout(budget) * 2)
-        fresh = run_timed(fresh_cmd, cwd=workdir, env=ENV, timeout=_timeout(budget))
+        env = noria_env()
+        measured = run_timed(cmd, cwd=workdir, env=env, timeout=_timeout(budget) * 2)
+        fresh = run_timed(fresh_cmd, cwd=workdir, env=env, timeout=_timeout(budget))
         preds = {
             "first": _read_predictions(first_out, meta),
             "warm": _read_predictions(warm_out, meta),
