@@ -283,7 +283,7 @@ def build_report(
             row.error = errors[0] if errors else "no figures"
             continue
         _fill(row, comp.name, summary, opts)
-        if comp.name == "noria-api" and warm:
+        if comp.name == "noria" and warm:  # measured through the API: noria's search
             ratios = [w.get("ratio") for w in warm]
             if all(r is not None for r in ratios):
                 row.values["warm"] = max(ratios)
@@ -369,7 +369,7 @@ def detail_table(results: list[SetResult]) -> str:
     header += ["noria − best anchor [95%]", "verdict", "user − API [95%]", "noria time"]
     lines = [header]
     for r in results:
-        cells = [r.name, r.part[:4], f"{r.budget:g} s", r.metric]
+        cells = [r.name, r.part, f"{r.budget:g} s", r.metric]
         for n in names:
             o = r.outcomes.get(n)
             if o is None:

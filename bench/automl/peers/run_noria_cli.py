@@ -121,6 +121,7 @@ def records(project: Path) -> dict[str, Any]:
         "metric": tags.get("metric"),
         "metrics": {k: v for k, v in metrics.items() if k.startswith(("cv_", "test_", "rows_"))},
         "version": getattr(noria, "__version__", "dev"),
+        "noria_file": noria.__file__,  # which sources ran (a worktree's src, or the venv's)
     }
 
 
