@@ -30,6 +30,7 @@ def yes_no_penguins(folder: Path) -> pd.DataFrame:
     frame = frame.dropna(subset=["body_mass_g"]).reset_index(drop=True)
     median = frame["body_mass_g"].median()
     out = frame[["island", "bill_length_mm", "bill_depth_mm", "flipper_length_mm"]].copy()
+    out["flipper_length_mm"] = out["flipper_length_mm"].astype("Int64")  # whole numbers
     out["male"] = frame["sex"].map({"male": "yes", "female": "no"})  # missing stays missing
     out["site"] = "lab"  # constant: dropped at training, optional at serving
     out["heavy"] = (frame["body_mass_g"] > median).map({True: "yes", False: "no"})
@@ -121,3 +122,71 @@ def test_training_predict_and_server_agree_on_yes_no(
     assert x["male"].dropna().isin(["yes", "no"]).all()
     assert model.predict(x).tolist() == body["predictions"]
     project.close()
+
+
+def _predict(capsys: pytest.CaptureFixture[str], root: Path, src: Path, *args: str) -> Any:
+    return cli(
+        capsys, "predict", "-m", "penguins", "-i", str(src), "-o", str(root / "o.csv"),
+        "--path", str(root), *args,
+    )  # fmt: skip
+
+
+def test_predict_drops_the_target_scores_it_and_passes_columns_with_flags(
+    trained: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    frame = pd.read_csv(trained / "data" / "train.csv", keep_default_na=False, dtype=str)
+    with_target = trained / "labelled.csv"
+    frame.head(80).to_csv(with_target, index=False)
+    code, out, err = _predict(capsys, trained, with_target)
+    assert code == 0, err
+    assert "against 'heavy' (80 labelled rows): accuracy=" in out and "roc_auc=" in out
+    scored = pd.read_csv(trained / "o.csv", keep_default_na=False, dtype=str)
+    assert scored["heavy"].tolist() == frame.head(80)["heavy"].tolist()
+
+    extra = trained / "extra.csv"
+    frame.head(10).assign(row_id=range(10), note="x").to_csv(extra, index=False)
+    code, _, err = _predict(capsys, trained, extra)
+    assert code == 2 and "unknown column 'row_id'" in err and "--keep row_id" in err, err
+    assert "--extra ignore" in err and "serve.extra_columns" not in err
+    code, out, err = _predict(capsys, trained, extra, "--keep", "row_id", "--keep", "note")
+    assert code == 0, err
+    assert pd.read_csv(trained / "o.csv")["row_id"].tolist() == list(range(10))
+    code, _, err = _predict(capsys, trained, extra, "--keep", "row_id")
+    assert code == 2 and "unknown column 'note'" in err
+    code, out, err = _predict(capsys, trained, extra, "--extra", "ignore")
+    assert code == 0, err
+    assert {"row_id", "note", "heavy", "prediction"} <= set(pd.read_csv(trained / "o.csv"))
+
+
+def test_unusual_values_are_counted_in_predict_and_in_metrics(
+    trained: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tests.serve.conftest import LiveServer
+
+    frame = pd.read_csv(trained / "data" / "train.csv", keep_default_na=False, dtype=str)
+    odd = frame.head(3).drop(columns=["heavy", "site"])
+    odd["island"] = ["Atlantis", "Biscoe", "Atlantis"]
+    odd["flipper_length_mm"] = ["190.5", "999", "200"]  # fractional in an integer column; huge
+    odd.to_csv(trained / "odd.csv", index=False)
+    code, out, err = _predict(capsys, trained, trained / "odd.csv")
+    assert code == 0, err
+    assert "2 unseen categories (island: 2)" in out, out
+    assert "1 values outside the training range (flipper_length_mm: 1)" in out
+    assert "1 fractional values in integer columns (flipper_length_mm: 1)" in out
+
+    records = _records(trained / "odd.csv", list(odd.columns))
+    project = Project(trained)
+    with LiveServer(project, log_predictions=False) as server:
+        request = urllib.request.Request(
+            server.url + "/predict",
+            data=json.dumps({"records": records}).encode(),
+            headers={"Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(request, timeout=30) as response:
+            assert response.status == 200
+        with urllib.request.urlopen(server.url + "/metrics", timeout=30) as response:
+            text = response.read().decode()
+    project.close()
+    assert 'noria_input_unseen_categories_total{model="penguins",column="island"} 2' in text
+    assert 'noria_input_out_of_range_total{model="penguins",column="flipper_length_mm"} 1' in text
+    assert 'noria_input_narrowed_total{model="penguins",column="flipper_length_mm"} 1' in text
