@@ -253,7 +253,10 @@ class Signature:
         except (KeyError, TypeError, AttributeError):
             self._record_error(records, where)
         n = len(self.names)
-        if any(len(r) != n for r in records):
+        if self.optional:  # a record may leave optional columns out: compare the keys
+            if self.extra_columns == "reject" and not all(r.keys() <= self._known for r in records):
+                self._record_error(records, where)
+        elif any(len(r) != n for r in records):
             self._record_error(records, where)
         values = {name: values[name] for name in self.names}
         return self._columns(values, len(records), lambda i, c: f"{where}[{i}].{c}")
