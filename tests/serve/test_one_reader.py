@@ -190,3 +190,18 @@ def test_unusual_values_are_counted_in_predict_and_in_metrics(
     assert 'noria_input_unseen_categories_total{model="penguins",column="island"} 2' in text
     assert 'noria_input_out_of_range_total{model="penguins",column="flipper_length_mm"} 1' in text
     assert 'noria_input_narrowed_total{model="penguins",column="flipper_length_mm"} 1' in text
+
+
+def test_parquet_and_json_lines_score_like_the_csv(
+    trained: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    frame = pd.read_csv(trained / "data" / "train.csv").head(40).drop(columns=["heavy"])
+    frame.to_csv(trained / "in.csv", index=False)
+    frame.to_parquet(trained / "in.parquet", index=False)
+    frame.to_json(trained / "in.jsonl", orient="records", lines=True)
+    results = []
+    for name in ("in.csv", "in.parquet", "in.jsonl"):
+        code, _, err = _predict(capsys, trained, trained / name)
+        assert code == 0, err
+        results.append(pd.read_csv(trained / "o.csv")["proba_yes"].round(9).tolist())
+    assert results[0] == results[1] == results[2]
