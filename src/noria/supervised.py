@@ -464,9 +464,9 @@ def registered_model(
     features: dict[str, Any],
 ) -> dict[str, Any]:
     """Register the model as the next version of ``model_name`` with its input signature."""
+    from noria.data.schema import signature_of
     from noria.pipeline.runner import current_context
     from noria.registry import register_model
-    from noria.serve.schema import signature_of
 
     ctx = current_context()
     train = splits["train"].drop(columns=[problem["target"]])

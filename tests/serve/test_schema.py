@@ -99,7 +99,7 @@ USED_SPEC = [
 def test_signature_of_records_the_plan() -> None:
     import pandas as pd
 
-    from noria.serve.schema import signature_of
+    from noria.data.schema import signature_of
 
     frame = pd.DataFrame({"n": [1, 5, 3], "c": ["yes", "no", None], "k": ["x", "x", "x"]})
     plan = {"numeric": ["n"], "onehot": ["c"], "dropped": {"k": "constant"}}
