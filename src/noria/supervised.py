@@ -461,14 +461,16 @@ def registered_model(
     splits: dict[str, pd.DataFrame],
     candidates: dict[str, Any],
     model_name: str,
+    features: dict[str, Any],
 ) -> dict[str, Any]:
     """Register the model as the next version of ``model_name`` with its input signature."""
+    from noria.data.schema import signature_of
     from noria.pipeline.runner import current_context
     from noria.registry import register_model
 
     ctx = current_context()
     train = splits["train"].drop(columns=[problem["target"]])
-    signature = [{"name": str(c), "dtype": str(t)} for c, t in train.dtypes.items()]
+    signature = signature_of(train, features)  # types, unused columns, training ranges
     version = register_model(
         ctx.metadata,
         name=model_name,
@@ -481,6 +483,7 @@ def registered_model(
             "params": candidates["best_params"],
             "task": problem["task"],
             "classes": problem["classes"],
+            "target": problem["target"],
         },
     )
     set_tag("model_version", f"{model_name}/{version.version}")

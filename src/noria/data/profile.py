@@ -465,12 +465,7 @@ def open_source(
             f"read_parquet({listing}, union_by_name=true, file_row_number=true, filename=true))"
         )
     elif fmt == "csv":
-        delimiters: dict[Path, str] = {}
-        for file in files:
-            delimiter, names = src._header(file)
-            src._check_duplicates(file, names)
-            delimiters[file] = delimiter
-        relation = f"read_csv({listing}, {src._csv_options(delimiters[files[0]])})"
+        relation, delimiters = src.csv_relation(files)  # one reader: training's dialect, types
         try:  # the sniffer and strict mode run over the whole file here: ragged rows, bad bytes
             con.execute(f"SELECT count(*) FROM {relation}").fetchall()
         except _duckdb.Error as exc:

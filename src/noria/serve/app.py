@@ -57,7 +57,7 @@ from noria.errors import (
     Unauthorized,
     UserError,
 )
-from noria.serve.schema import Columns
+from noria.serve.schema import Columns, input_metrics
 
 if TYPE_CHECKING:
     from noria.project import Project
@@ -186,6 +186,7 @@ class Metrics:
                 f'noria_model_version{{model="{predictor.name}",path="{predictor.path}"}} '
                 f"{predictor.version}"
             )
+            out += input_metrics(predictor.signature.totals, predictor.name)  # unseen, range
         if log is not None:
             out += [
                 "# TYPE noria_prediction_log_rows_total counter",
