@@ -160,8 +160,7 @@ def test_segment_names_never_repeat_after_cleanup_and_restart(tmp_path: Path) ->
             "report_artifact) VALUES ('m', 0, 3, '[1]', 'ok', '[]', '')"
         )
         tx.execute(
-            "INSERT INTO monitor_segments (model, segment, window_id, rows) "
-            "VALUES ('m', :s, 1, 3)",
+            "INSERT INTO monitor_segments (model, segment, window_id, rows) VALUES ('m', :s, 1, 3)",
             {"s": first},
         )
     assert pending_segments(metadata, folder, "m") == []
