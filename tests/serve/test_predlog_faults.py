@@ -195,3 +195,21 @@ def test_a_model_name_cannot_leave_the_predictions_folder(tmp_path: Path) -> Non
     for bad in ("../../etc", "a/b", ".."):
         with pytest.raises(UserError, match="not a model name"):
             log_folder(tmp_path, bad)
+
+
+def test_a_real_full_disk_then_space_again(tiny_disk: Path) -> None:
+    """On a 1 MiB tmpfs filled up: the rows wait in memory and are written once space is back."""
+    filler = tiny_disk / "filler"
+    filler.write_bytes(b"\0" * (1024 * 1024 - 4096))
+    log = PredictionLog(tiny_disk / "log", "m").start()
+    for i in range(200):
+        cols = {"x": np.array([float(i)]), "s": np.array([os.urandom(32).hex()], dtype=object)}
+        log.append(f"r{i}", 1, cols, ["yes"], np.array([[0.2, 0.8]]), CLASSES, 1.0)
+    with pytest.raises(OSError):
+        log.flush()
+    assert log.pending == 200 and log.health()["status"] == "failing"
+    assert [p.name for p in (tiny_disk / "log").iterdir()] == []  # no partial file
+    filler.unlink()
+    log.close()
+    assert log.written_rows == 200 and log.dropped == 0
+    assert read_segments(tiny_disk / "log").num_rows == 200
