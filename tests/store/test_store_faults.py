@@ -120,13 +120,13 @@ def test_full_database_disk_is_one_line(tmp_path: Path) -> None:
     store = MetadataStore(f"sqlite:///{path}")
     pages = store.read("PRAGMA page_count")[0][0]
     store.read(f"PRAGMA max_page_count = {pages}")  # no page more: SQLite's "disk is full"
-    with pytest.raises(StoreUnavailable, match="disk holding the metadata database is full"):
-        with store.write() as tx:
-            for i in range(2000):
-                tx.execute(
-                    "INSERT INTO tags (run_id, key, value) VALUES (:r, :k, :v)",
-                    {"r": "r", "k": f"k{i}", "v": "x" * 200},
-                )
+    full = "disk holding the metadata database is full"
+    with pytest.raises(StoreUnavailable, match=full), store.write() as tx:
+        for i in range(2000):
+            tx.execute(
+                "INSERT INTO tags (run_id, key, value) VALUES (:r, :k, :v)",
+                {"r": "r", "k": f"k{i}", "v": "x" * 200},
+            )
     store.read(f"PRAGMA max_page_count = {pages * 100}")
     store.create_run("r2", name="x", kind="manual")  # the store is still usable
     store.close()
@@ -144,7 +144,7 @@ def test_malformed_database_is_one_line(tmp_path: Path) -> None:
     for start in range(2 * page, len(data), page):  # every page but the schema's
         data[start : start + 100] = os.urandom(100)
     path.write_bytes(bytes(data))
-    with pytest.raises(StoreUnavailable, match="damaged|not a usable") as info:
+    with pytest.raises(StoreUnavailable, match=r"damaged|not a usable") as info:
         MetadataStore(f"sqlite:///{path}").get_run("run0100")
     assert str(path) in str(info.value) and info.value.exit_code == 2
 
@@ -154,7 +154,7 @@ def test_empty_database_next_to_artifacts_is_refused(tmp_path: Path) -> None:
     LocalArtifactStore(tmp_path / "artifacts").put(b"model bytes")
     path = tmp_path / "noria.db"
     path.write_bytes(b"")
-    with pytest.raises(StoreUnavailable, match="empty \\(0 bytes\\).*not new"):
+    with pytest.raises(StoreUnavailable, match=r"empty \(0 bytes\).*not new"):
         MetadataStore(f"sqlite:///{path}")
     path.unlink()
     with pytest.raises(StoreUnavailable, match="missing"):
@@ -175,6 +175,6 @@ def test_cli_exits_2_with_one_line_for_a_lost_database(
     home = tmp_path / ".noria"
     LocalArtifactStore(home / "artifacts").put(b"model bytes")
     (home / "noria.db").write_bytes(b"")
-    code, out, err = cli(capsys, "runs", "--path", str(tmp_path))
+    code, _, err = cli(capsys, "runs", "--path", str(tmp_path))
     assert code == 2
     assert err.strip().count("\n") == 0 and "noria.db" in err and "restore" in err

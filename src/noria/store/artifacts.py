@@ -105,7 +105,7 @@ def _write_failed(exc: OSError, where: str) -> StoreError:
 
 
 class LocalArtifactStore:
-    """Artifacts in a local folder, written in ``.incoming/`` and moved into place (``os.replace``)."""
+    """Artifacts in a local folder, written in ``.incoming/`` and moved into place."""
 
     def __init__(self, root: str | Path) -> None:
         self.root = Path(root)
