@@ -17,9 +17,9 @@ Concurrency: every write is one short transaction; on SQLite it starts with ``BE
 
 Failures a user can fix are one line naming the database file and what to do
 (:class:`~noria.errors.StoreUnavailable`, exit 2): still locked by another process after those
-30 s, a full disk, a damaged ("malformed") file, a read-only folder. A database file that is
-missing or empty (0 bytes) next to an artifacts folder that holds artifacts is refused rather
-than silently started afresh: that store is not new, its metadata was lost.
+30 s, a full disk, a damaged ("malformed") file, a read-only folder. An empty (0-byte) database
+file next to an artifacts folder that holds artifacts is refused rather than silently started
+afresh: that store is not new, its metadata was lost.
 
 This module is not for domain logic: promotion rules live in
 :mod:`noria.registry`, run orchestration in :mod:`noria.pipeline`.
@@ -225,12 +225,15 @@ def _explained(path: Path) -> Iterator[None]:
 
 
 def _check_not_lost(path: Path) -> None:
-    """Refuse a missing or empty database file next to artifacts: that store is not new."""
+    """Refuse an empty (0-byte) database file next to artifacts: that store is not new.
+
+    A missing file is a new store (a project may store artifacts before it first opens its
+    metadata); a 0-byte one is what a truncation, a full disk or a bad copy leaves of one.
+    """
     try:
-        size = path.stat().st_size
+        if path.stat().st_size:
+            return
     except FileNotFoundError:
-        size = None
-    if size:
         return
     wal = path.with_name(path.name + "-wal")
     if wal.is_file() and wal.stat().st_size:
@@ -241,11 +244,10 @@ def _check_not_lost(path: Path) -> None:
     except OSError:
         return
     if held:
-        state = "missing" if size is None else "empty (0 bytes)"
         raise StoreUnavailable(
-            f"{path}: the metadata database is {state} but {artifacts} holds artifacts, so this "
-            f"store is not new (its runs and models would be lost); restore {path.name} from a "
-            f"backup, or move {artifacts} away to start a new store"
+            f"{path}: the metadata database is empty (0 bytes) but {artifacts} holds artifacts, "
+            f"so this store is not new (its runs and models would be lost); restore {path.name} "
+            f"from a backup, or move both away to start a new store"
         )
 
 
