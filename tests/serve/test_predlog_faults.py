@@ -213,3 +213,15 @@ def test_a_real_full_disk_then_space_again(tiny_disk: Path) -> None:
     log.close()
     assert log.written_rows == 200 and log.dropped == 0
     assert read_segments(tiny_disk / "log").num_rows == 200
+
+
+def test_start_removes_stale_temporary_segments_only(tmp_path: Path) -> None:
+    from noria.serve import predlog
+
+    stale, fresh = tmp_path / ".segment-a.tmp", tmp_path / ".segment-b.tmp"
+    stale.write_bytes(b"half")
+    fresh.write_bytes(b"half")  # another server's write in progress
+    old = time.time() - 2 * predlog.STALE_SECONDS
+    os.utime(stale, (old, old))
+    PredictionLog(tmp_path, "m").start().close()
+    assert not stale.exists() and fresh.exists()

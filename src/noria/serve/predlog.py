@@ -64,6 +64,9 @@ __all__ = ["PredictionLog", "read_segments", "segment_name"]
 
 _log = logging.getLogger("noria.serve.predlog")
 
+#: A temporary segment file older than this (seconds) was left by a killed writer: removed.
+STALE_SECONDS = 3600.0
+
 #: Entries turned into columns at a time by a flush (each step holds the interpreter briefly).
 SLICE = 256
 
@@ -173,8 +176,11 @@ class PredictionLog:
         background."""
         self.folder.mkdir(parents=True, exist_ok=True)
         self._warm()
+        limit = time.time() - STALE_SECONDS
         for stale in self.folder.glob(".segment-*.tmp"):  # left by a crash mid-write
-            stale.unlink(missing_ok=True)
+            with contextlib.suppress(OSError):
+                if stale.stat().st_mtime < limit:  # not another server's write in progress
+                    stale.unlink()
         self._thread = threading.Thread(target=self._loop, name="noria-predlog", daemon=True)
         self._thread.start()
         return self
