@@ -26,6 +26,7 @@ from pydantic import (
 
 from noria.errors import ConfigError, did_you_mean
 from noria.store import DEFAULT_ARTIFACTS_URL, DEFAULT_METADATA_URL
+from noria.yamlfile import load_yaml
 
 __all__ = ["SPEC_FILE", "Spec", "load_spec", "render_spec"]
 
@@ -301,8 +302,9 @@ def load_spec(path: str | Path) -> Spec:
     """Read and check a ``noria.yaml``.
 
     Raises:
-        ConfigError: the file is missing, is not YAML, or has an unknown key or a wrong value;
-            one line per problem, each with the file, line and key.
+        ConfigError: the file is missing, is not YAML, uses a YAML alias (refused: see
+            :mod:`noria.yamlfile`), or has an unknown key or a wrong value; one line per
+            problem, each with the file, line and key.
     """
     import yaml
 
@@ -316,8 +318,7 @@ def load_spec(path: str | Path) -> Spec:
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{file}: cannot be read ({exc})") from None
     try:
-        node = yaml.compose(text)
-        raw = yaml.safe_load(text)
+        raw, node = load_yaml(text, file)  # no aliases: no alias bomb, no recursion
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{file}:{mark.line + 1}" if mark else str(file)

@@ -71,6 +71,7 @@ def validated_data(
     Rows without a target are dropped (and counted). The tag ``validation_passed`` records the
     verdict, which the promotion gate reads.
     """
+    from noria.data.reserved import check_feature_names
     from noria.data.schema import load_schema
     from noria.data.validate import parse_checks, validate_frame
 
@@ -82,6 +83,7 @@ def validated_data(
         )
     if len(raw_data.columns) < 2:
         raise DataError(f"the data has only the target column '{target}': no feature to learn from")
+    check_feature_names([c for c in columns if c != target], "the training data")
     schema = load_schema(schema_file) if schema_file is not None else None
     result = validate_frame(raw_data, schema, parse_checks(checks))
     log_metrics(

@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from noria.errors import ConfigError, did_you_mean
+from noria.yamlfile import load_yaml
 
 if TYPE_CHECKING:
     from noria.data.profile import ColumnProfile, Profile
@@ -287,7 +288,7 @@ def load_schema(path: str | Path) -> Schema:
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{file}: cannot be read ({exc})") from None
     try:
-        raw = yaml.safe_load(text)
+        raw, _ = load_yaml(text, file)  # no aliases: no alias bomb, no recursion
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{file}:{mark.line + 1}" if mark else str(file)

@@ -188,14 +188,7 @@ class Metrics:
             )
             out += input_metrics(predictor.signature.totals, predictor.name)  # unseen, range
         if log is not None:
-            out += [
-                "# TYPE noria_prediction_log_rows_total counter",
-                f"noria_prediction_log_rows_total {log.written_rows}",
-                "# TYPE noria_prediction_log_dropped_total counter",
-                f"noria_prediction_log_dropped_total {log.dropped}",
-                "# TYPE noria_prediction_log_segments_total counter",
-                f"noria_prediction_log_segments_total {log.segments}",
-            ]
+            out += log.metrics_lines()  # written, dropped, pending rows; failed writes
         out.append("# TYPE noria_uptime_seconds gauge")
         out.append(f"noria_uptime_seconds {time.time() - self.started:.1f}")
         return "\n".join(out) + "\n"
@@ -703,7 +696,10 @@ def create_app(server: Server, *, manage: bool = True) -> Any:
         p = server.predictor
         if p is None:
             return respond({"status": "loading"}, 503)
-        return respond({"status": "ready", "model": p.name, "version": p.version, "path": p.path})
+        body = {"status": "ready", "model": p.name, "version": p.version, "path": p.path}
+        if server.log is not None:  # still ready (answers are right) when the log is failing
+            body["prediction_log"] = server.log.health()
+        return respond(body)
 
     @app.get("/metrics", summary="Prometheus metrics")
     async def metrics(request: Request) -> Response:
@@ -1029,6 +1025,10 @@ def serve(
             server.uvicorn = self  # so that an embedding program can set should_exit
             if on_ready is not None and not self.should_exit:
                 on_ready(server)
+
+        async def shutdown(self, sockets: Any = None) -> None:
+            await super().shutdown(sockets=sockets)
+            server.stop()  # write the log now: uvicorn then re-raises SIGTERM, which ends us
 
     config = uvicorn.Config(
         app,

@@ -16,8 +16,11 @@ compiled model is only ever used after a parity check against the original on pr
 
 A :class:`FastModel` saves to one blob of NumPy arrays and JSON (:meth:`FastModel.dumps`), loaded
 without pickle and without importing scikit-learn or pandas: that is what makes ``noria serve``
-ready in well under two seconds. This module is not for training or for models noria did not
-build.
+ready in well under two seconds. The blob is a derived artifact, indexed by the model's artifact
+in ``.noria/serve/compiled.json``: when it is missing, damaged (its hash check fails) or of
+another format, :mod:`noria.serve.predictor` compiles it again from the registered model, with a
+warning (:func:`warn_rebuild`), rather than refuse to serve. This module is not for training or
+for models noria did not build.
 """
 
 from __future__ import annotations
@@ -30,7 +33,14 @@ from typing import Any
 import numpy as np
 import orjson
 
-__all__ = ["TOLERANCE", "FastModel", "NotCompilable", "compile_model", "probe_columns"]
+__all__ = [
+    "TOLERANCE",
+    "FastModel",
+    "NotCompilable",
+    "compile_model",
+    "probe_columns",
+    "warn_rebuild",
+]
 
 #: Largest absolute difference allowed between compiled and original outputs (probabilities or
 #: regression values, the latter relative to their scale).
@@ -49,6 +59,24 @@ _BIN_ROWS = 48
 
 class NotCompilable(Exception):
     """The model has a part :func:`compile_model` does not know; the message says which."""
+
+
+def warn_rebuild(name: str, version: int, index: Any, exc: BaseException) -> None:
+    """Warn that the compiled form of a model version is unusable and is made again.
+
+    Args:
+        name: the model. version: its version.
+        index: ``.noria/serve/compiled.json`` (for the message).
+        exc: why the stored compiled model could not be used.
+    """
+    import warnings
+
+    first = (str(exc).splitlines() or [type(exc).__name__])[0]
+    warnings.warn(
+        f"{name} version {version}: the compiled model indexed in {index} is unusable "
+        f"({first}); compiling it again from the registered model",
+        stacklevel=3,
+    )
 
 
 # --------------------------------------------------------------------------- the model

@@ -34,7 +34,14 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from noria.errors import UserError
-from noria.serve.fast import TOLERANCE, FastModel, NotCompilable, compile_model, probe_columns
+from noria.serve.fast import (
+    TOLERANCE,
+    FastModel,
+    NotCompilable,
+    compile_model,
+    probe_columns,
+    warn_rebuild,
+)
 from noria.serve.schema import Columns, Signature
 
 if TYPE_CHECKING:
@@ -210,10 +217,15 @@ class Predictor:
         entry = index.get(version.artifact_id)
         notes: list[str] = []
         if entry and entry.get("compiled"):
-            fast = FastModel.loads(artifacts.get(entry["compiled"]))
-            session = None
-            if want_onnx and entry.get("onnx") and entry.get("onnx_wins"):
-                session = _session(artifacts.get(entry["onnx"]))
+            try:
+                fast = FastModel.loads(artifacts.get(entry["compiled"]))
+                session = None
+                if want_onnx and entry.get("onnx") and entry.get("onnx_wins"):
+                    session = _session(artifacts.get(entry["onnx"]))
+            except Exception as exc:  # missing, damaged, another format: made again below
+                entry = None
+                warn_rebuild(version.name, version.version, index.path, exc)
+        if entry and entry.get("compiled"):
             if session is None and onnx == "always":
                 raise UserError(f"{version.name} version {version.version}: {entry.get('why')}")
             return cls(version, fast=fast, onnx_session=session, extra_columns=extra_columns)
