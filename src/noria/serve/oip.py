@@ -189,7 +189,7 @@ def parse_infer(payload: Any, binary: bytes = b"") -> InferRequest:
         ):
             raise DataError(f"{where}.shape: expected a list of sizes such as [rows] or [rows, 1]")
         count = math.prod(shape)
-        if count != shape[0]:
+        if len(shape) > 2 or count != shape[0]:
             raise DataError(
                 f"{where}.shape: {shape} has {count} values for {shape[0]} rows; send one column "
                 "per tensor, shape [rows] or [rows, 1]"
@@ -222,7 +222,7 @@ def parse_infer(payload: Any, binary: bytes = b"") -> InferRequest:
             f"body: {len(binary) - offset:,} bytes of binary data after the tensors' data; each "
             "binary input needs parameters.binary_data_size"
         )
-    if "outputs" in payload:
+    if payload.get("outputs", []) != []:  # none named (or an empty list): every output
         request.outputs = _outputs(payload["outputs"], request.binary_output)
     return request
 

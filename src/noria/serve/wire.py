@@ -101,7 +101,9 @@ def clip_message(message: str) -> str:
     a megabyte is named by its start and its length, not echoed whole)."""
     if len(message) < 130:
         return message
-    return _QUOTED.sub(lambda m: f"'{clip(m.group(1))}'", message)
+    return _QUOTED.sub(
+        lambda m: m.group(0) if " characters)" in m.group(1) else f"'{clip(m.group(1))}'", message
+    )
 
 
 def request_id(given: str | None, where: str = "header X-Request-Id") -> str:
@@ -112,12 +114,14 @@ def request_id(given: str | None, where: str = "header X-Request-Id") -> str:
             ``- _ . : ; = / + @`` (it is logged and used to join labels, so it is refused rather
             than silently replaced: the client's own labels would never join).
     """
-    if not given:
+    if given is None:
         return uuid.uuid4().hex
     if _REQUEST_ID.match(given):
         return given
     bad = (
-        f"{len(given):,} characters"
+        "empty"
+        if not given
+        else f"{len(given):,} characters"
         if len(given) > 128
         else f"character {next(c for c in given if not _REQUEST_ID.match(c))!r} is not allowed"
     )
