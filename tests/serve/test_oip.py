@@ -101,7 +101,10 @@ def test_binary_layout_on_the_wire(live: LiveServer) -> None:
     each binary output: BYTES as 4-byte little-endian lengths and UTF-8, FP64 little-endian."""
     body, size = _binary_request(
         [ROW, dict(ROW, island="Dream")],
-        outputs=[{"name": "predict", "parameters": {"binary_data": True}}, {"name": "predict_proba"}],
+        outputs=[
+            {"name": "predict", "parameters": {"binary_data": True}},
+            {"name": "predict_proba"},
+        ],
     )
     r = httpx.post(
         live.url + "/v2/models/penguins/infer",
