@@ -122,3 +122,24 @@ def test_schemathesis_with_a_token(served_project: Any) -> None:
         ]
         run = subprocess.run(command, capture_output=True, text=True, timeout=300)
         assert run.returncode == 0, run.stdout[-6000:] + run.stderr[-2000:]
+
+
+def test_document_follows_the_alias(live: LiveServer, penguins_models: Any) -> None:
+    from noria.registry import promote
+
+    from .conftest import register
+
+    def versions() -> list[str]:
+        doc = httpx.get(live.url + "/openapi.json").json()
+        operation = doc["paths"]["/v2/models/{name}/versions/{version}"]["get"]
+        (version,) = [p for p in operation["parameters"] if p["name"] == "version"]
+        return version["schema"]["enum"]
+
+    assert versions() == ["1"]
+    _, second, x = penguins_models
+    register(live.project, second, x, {"accuracy": 0.99})
+    promote(live.project.metadata, "penguins", 2, reason="test")
+    deadline = time.monotonic() + 30
+    while live.server.predictor.version != 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert versions() == ["2"]

@@ -391,7 +391,10 @@ def install(app: Any, server: Server) -> None:
 
     def openapi() -> dict[str, Any]:
         predictor = server.predictor
-        key = (id(predictor), bool(server.settings.token))
+        key = (
+            None if predictor is None else (predictor.name, predictor.version, predictor.path),
+            bool(server.settings.token),
+        )
         if cache.get("key") != key:
             if "base" not in cache:
                 cache["base"] = get_openapi(
@@ -435,7 +438,11 @@ def install(app: Any, server: Server) -> None:
         if denied is not None:
             return denied
         if asset not in _ASSETS:
-            return Response(error_body("noria", 404, f"no docs file '{asset[:64]}'"), 404)
+            return Response(
+                error_body("noria", 404, f"no docs file '{asset[:64]}'"),
+                404,
+                media_type="application/json",
+            )
         name, media = _ASSETS[asset]
         data = resources.files("noria.serve").joinpath("docs", name).read_bytes()
         headers = {"cache-control": "private, max-age=3600"}
