@@ -68,6 +68,7 @@ __all__ = [
     "get_version",
     "holdout_artifacts",
     "judged_metric",
+    "known_model",
     "model_card",
     "promote",
     "register_model",
@@ -286,15 +287,27 @@ def get_version(metadata: MetadataStore, name: str, version: int) -> ModelVersio
     found = metadata.model_version(name, version)
     if found is not None:
         return found
-    versions = [v for v in metadata.model_versions() if v.name == name]
-    if not versions:
-        names = sorted({v.name for v in metadata.model_versions()})
-        known = ", ".join(names) or "none"
-        raise NotFoundError(f"no model '{name}'{did_you_mean(name, names)}; registered: {known}")
+    versions = known_model(metadata, name)
     raise NotFoundError(
         f"model '{name}' has no version {version}; versions: "
         + ", ".join(str(v.version) for v in versions)
     )
+
+
+def known_model(metadata: MetadataStore, name: str) -> list[ModelVersion]:
+    """The versions of model ``name`` (oldest first).
+
+    Raises:
+        UserError: an invalid model name.
+        NotFoundError: no such model; the message names the registered models.
+    """
+    check_model_name(name)
+    versions = metadata.model_versions(name)
+    if not versions:
+        names = sorted({v.name for v in metadata.model_versions()})
+        known = ", ".join(names) or "none"
+        raise NotFoundError(f"no model '{name}'{did_you_mean(name, names)}; registered: {known}")
+    return versions
 
 
 def resolve(metadata: MetadataStore, reference: str) -> ModelVersion:

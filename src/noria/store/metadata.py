@@ -826,11 +826,14 @@ class MetadataStore:
 
     # ----------------------------------------------------------------- leases
 
-    def acquire_lease(self, name: str, owner: str, ttl: float) -> bool:
+    def acquire_lease(
+        self, name: str, owner: str, ttl: float, *, replace: str | None = None
+    ) -> bool:
         """Take (or extend) the lease ``name`` for ``ttl`` seconds; ``False`` if another holds it.
 
-        One atomic upsert: a free, expired or own lease is taken; a live one of another owner
-        is left alone. Works the same on SQLite and PostgreSQL (``ON CONFLICT … WHERE``).
+        One atomic upsert: a free, expired or own lease is taken (also one held by ``replace``,
+        an owner known to be dead); a live one of another owner is left alone. Works the same on
+        SQLite and PostgreSQL (``ON CONFLICT … WHERE``).
         """
         now = time.time()
         with self.write() as tx:
@@ -839,8 +842,9 @@ class MetadataStore:
                 "VALUES (:n, :o, :now, :exp) ON CONFLICT (name) DO UPDATE SET "
                 "owner = excluded.owner, acquired_at = excluded.acquired_at, "
                 "expires_at = excluded.expires_at "
-                "WHERE leases.expires_at < :now OR leases.owner = :o RETURNING owner",
-                {"n": name, "o": owner, "now": now, "exp": now + ttl},
+                "WHERE leases.expires_at < :now OR leases.owner = :o OR leases.owner = :dead "
+                "RETURNING owner",
+                {"n": name, "o": owner, "now": now, "exp": now + ttl, "dead": replace or owner},
             )
         return bool(rows)
 
