@@ -74,6 +74,7 @@ __all__ = [
     "register_model",
     "resolve",
     "rollback",
+    "rollback_target",
     "set_alias",
     "step_artifacts",
 ]
@@ -713,19 +714,7 @@ def rollback(
         UserError: the alias has had no other holder.
         AliasMoved: the alias moved while the rollback was being decided.
     """
-    current = resolve(metadata, f"{name}@{alias}").version
-    history = alias_history(metadata, name, alias)
-    while history and history[-1] == current:
-        history.pop()
-    # a version that was deleted from the registry cannot be served again: skip it
-    while history and metadata.model_version(name, history[-1]) is None:
-        history.pop()
-    if not history:
-        raise UserError(
-            f"'{name}@{alias}' (version {current}) has no previous holder to roll back to; "
-            f"point it elsewhere with `noria promote {name} VERSION --to {alias}`"
-        )
-    target = history[-1]
+    current, target = rollback_target(metadata, name, alias=alias)
     _move(
         metadata,
         name,
@@ -738,6 +727,30 @@ def rollback(
         expected=current,
     )
     return current, target
+
+
+def rollback_target(
+    metadata: MetadataStore, name: str, *, alias: str = CHAMPION
+) -> tuple[int, int]:
+    """``(current holder, the version a rollback would move it to)``; nothing is changed.
+
+    Raises:
+        NotFoundError: no such model or alias.
+        UserError: the alias has had no other holder.
+    """
+    current = resolve(metadata, f"{name}@{alias}").version
+    history = alias_history(metadata, name, alias)
+    while history and history[-1] == current:
+        history.pop()
+    # a version that was deleted from the registry cannot be served again: skip it
+    while history and metadata.model_version(name, history[-1]) is None:
+        history.pop()
+    if not history:
+        raise UserError(
+            f"'{name}@{alias}' (version {current}) has no previous holder to roll back to; "
+            f"point it elsewhere with `noria promote {name} VERSION --to {alias}`"
+        )
+    return current, history[-1]
 
 
 # --------------------------------------------------------------------------- model cards

@@ -13,8 +13,9 @@ Three rules keep :mod:`noria.monitor.loop` from acting twice on the same facts:
   predictions, or predictions made later, are new.
 * **A person's choice (and a rollback) stands until something changes.** A version that a
   rollback, or a person (any actor but the loop), moved off the alias is not put back by the
-  loop unless new evidence arrived since: labels added, or data files of the source modified,
-  after the move.
+  loop — neither promoted nor rolled back to — unless new evidence for it arrived since: data
+  files of the source modified after the move, or labels added after it for predictions that
+  version made (under another alias, say) and that do not put it beyond the rollback floor.
 
 Not here: the policies themselves (:mod:`noria.monitor.loop`), the join of labels with the
 log (:mod:`noria.monitor.labels`).
@@ -31,6 +32,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from noria.project import Project
+    from noria.spec import MetricFloor
 
 __all__ = [
     "LiveEvidence",
@@ -165,24 +167,39 @@ def moved_off(
     return found
 
 
-def new_evidence_since(project: Project, name: str, since: float) -> str | None:
-    """What arrived after ``since``: new labels or changed data files; ``None`` if nothing."""
+def new_evidence_since(
+    project: Project, name: str, version: int, since: float, *, floor: MetricFloor | None = None
+) -> str | None:
+    """What arrived after ``since`` that speaks for ``version``: changed data files of the
+    source, or labels of predictions it made (that, with a ``floor``, do not put its live metric
+    beyond it); ``None`` if nothing did."""
     from noria.data.sources import resolve_files
-    from noria.monitor.labels import labels_folder
+    from noria.evaluate.metrics import greater_is_better
+    from noria.monitor.live import score_labelled
+    from noria.monitor.monitor import labelled
+    from noria.registry import get_version
 
-    labels = [
-        p
-        for p in labels_folder(project.home, name).glob("labels-*.parquet")
-        if p.stat().st_mtime > since
-    ]
-    if labels:
-        return f"{len(labels)} label file(s) added since"
     spec = project.spec
-    if spec is None:
+    if spec is not None:
+        files = resolve_files(spec.data.source, base=project.root)
+        changed = [p for p in files if p.stat().st_mtime > since]
+        if changed:
+            return f"the data changed ({', '.join(p.name for p in changed[:3])})"
+    frame, _ = labelled(project, name)
+    if frame.empty:
         return None
-    changed = [
-        p for p in resolve_files(spec.data.source, base=project.root) if p.stat().st_mtime > since
+    fresh = frame[
+        (frame["version"].astype(int) == version) & (frame["label_added"].astype(float) > since)
     ]
-    if changed:
-        return f"data changed since: {', '.join(p.name for p in changed[:3])}"
-    return None
+    if fresh.empty:
+        return None
+    if floor is not None:
+        record = get_version(project.metadata, name, version)
+        task = record.params.get("task", "classification")
+        value = score_labelled(fresh, task, record.params.get("classes") or ()).get(floor.metric)
+        if value is None or value != value:
+            return None
+        bad = value < floor.below if greater_is_better(floor.metric) else value > floor.below
+        if bad:
+            return None
+    return f"{len(fresh)} new labels of its predictions"

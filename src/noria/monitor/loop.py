@@ -346,7 +346,7 @@ def _iteration(
     from noria.errors import NotFoundError
     from noria.monitor.evidence import spent_marks
     from noria.monitor.monitor import MonitorResult, monitor_and_report
-    from noria.registry import alias_holder, rollback
+    from noria.registry import alias_holder
 
     spec = project.spec
     name, alias = check_policies(project)
@@ -376,25 +376,8 @@ def _iteration(
     policy = spec.loop
     if policy.rollback is not None and champion is not None:
         breach = _floor_breached(project, name, alias, policy.rollback, marks)
-        if breach:
-            why = (
-                f"live {breach['metric']} {breach['value']:.4g} {breach['beyond']} over "
-                f"{breach['labels']} labelled predictions of version {champion} since it took "
-                f"{alias}"
-            )
-            try:
-                old, new = rollback(project.metadata, name, alias=alias, reason=why, actor=ACTOR)
-            except UserError as exc:  # no previous holder: say so once for this evidence
-                decide(Decision("none", f"rollback wanted but impossible: {exc} ({why})", breach))
-            else:
-                decide(
-                    Decision(
-                        "rollback",
-                        f"{name}@{alias} rolled back from version {old} to {new}: {why}",
-                        {**breach, "from": old, "to": new},
-                    )
-                )
-                return decisions  # the restored champion is judged afresh next time
+        if breach and _roll_back(project, name, alias, champion, breach, decide):
+            return decisions  # the restored champion is judged afresh next time
 
     if state.get("decision") == "retrain":  # the last iteration died in its retrain
         reasons, evidence = [f"resuming the interrupted retrain ({state['reason']})"], {}
@@ -429,6 +412,61 @@ def _iteration(
     return decisions
 
 
+def _roll_back(
+    project: Project,
+    name: str,
+    alias: str,
+    champion: int,
+    breach: dict[str, Any],
+    decide: Callable[[Decision], None],
+) -> bool:
+    """Roll ``alias`` back on ``breach``; whether it moved. Whatever happens, the evidence is
+    spent: the same labels never ask for it again."""
+    from noria.registry import AliasMoved, rollback, rollback_target
+
+    why = (
+        f"live {breach['metric']} {breach['value']:.4g} {breach['beyond']} over "
+        f"{breach['labels']} labelled predictions of version {champion} since it took {alias}"
+    )
+    try:
+        _, target = rollback_target(project.metadata, name, alias=alias)
+        held = _held_back(project, name, alias, target)
+        if held is not None:
+            decide(Decision("none", f"rollback wanted ({why}), but {held}", breach))
+            return False
+        old, new = rollback(project.metadata, name, alias=alias, reason=why, actor=ACTOR)
+    except (UserError, AliasMoved) as exc:  # no previous holder, or a person moved it just now
+        decide(Decision("none", f"rollback wanted ({why}) but impossible: {exc}", breach))
+        return False
+    decide(
+        Decision(
+            "rollback",
+            f"{name}@{alias} rolled back from version {old} to {new}: {why}",
+            {**breach, "from": old, "to": new},
+        )
+    )
+    return True
+
+
+def _held_back(project: Project, name: str, alias: str, version: int) -> str | None:
+    """Why the loop must not put ``version`` back on ``alias`` (a rollback or a person moved it
+    off, and nothing new arrived since); ``None`` when it may."""
+    from noria.monitor.evidence import moved_off, new_evidence_since
+
+    off = moved_off(project, name, alias, version, loop_actor=ACTOR)
+    floor = project.spec.loop.rollback if project.spec is not None else None
+    if off is None or new_evidence_since(project, name, version, off["time"], floor=floor):
+        return None
+    how = "rolled back from" if off["action"] == "rollback" else "moved off"
+    when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(off["time"]))
+    why = off["detail"].get("reason") or "no reason given"
+    return (
+        f"version {version} was {how} {alias} by {off['actor']} at {when} ({why}), and no new "
+        f"labels of its predictions nor new data arrived since: the loop leaves that choice "
+        f"standing (`noria promote {name} {version} --force` overrides it)"
+    )
+
+
 def _nothing_new(run: Any, version: int, *, drift: bool) -> Decision:
     """The decision after a retrain that gave back a version already registered."""
     cached = run.cache_hits == len(run.steps)
@@ -458,7 +496,6 @@ def _promote(
     decide: Callable[[Decision], None],
 ) -> None:
     """Promote ``version`` to ``alias`` if nothing forbids it and the gates pass."""
-    from noria.monitor.evidence import moved_off, new_evidence_since
     from noria.registry import (
         AliasMoved,
         PromotionGates,
@@ -482,23 +519,10 @@ def _promote(
             )
         )
         return
-    off = moved_off(project, name, alias, version, loop_actor=ACTOR)
-    if off is not None:
-        how = "rolled back" if off["action"] == "rollback" else "moved off"
-        when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(off["time"]))
-        news = new_evidence_since(project, name, off["time"])
-        if news is None:
-            decide(
-                Decision(
-                    "refuse",
-                    f"version {version} was {how} {alias} by {off['actor']} at {when} "
-                    f"({off['detail'].get('reason') or 'no reason given'}); the loop does not "
-                    "put it back without new labels or new data since",
-                    {"moved_off": {"time": off["time"], "actor": off["actor"]}},
-                )
-            )
-            return
-        reasons = [*reasons, f"version {version} was {how} {alias} at {when}, but {news}"]
+    held = _held_back(project, name, alias, version)
+    if held is not None:
+        decide(Decision("refuse", held, {}))
+        return
     champion_now = alias_holder(project.metadata, name, alias)
     metric = judged_metric(project.metadata, name, spec.models.metric)
     shadow: dict[str, Any] = {}
