@@ -239,3 +239,34 @@ def test_the_loop_remembers_what_it_acted_on_and_what_a_person_chose(
     decisions = loop_once(project, say=said.append)
     assert [d.action for d in decisions] == ["none"]
     assert not any("rollback" in line for line in said), said
+
+
+def test_two_loops_at_once_retrain_and_register_once(project: Project) -> None:
+    """Two `noria loop --once` processes started together: one works, the other says the
+    model is busy; never two retrains, never a duplicate version."""
+    import os
+
+    assert [d.action for d in loop_once(project, say=lambda _: None)] == ["none"]
+    _new_data(project)  # both loops will see new data in the source
+    project.close()
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), os.environ.get(
+        "PYTHONPATH", "")])}  # fmt: skip
+    command = [sys.executable, "-m", "noria.cli", "loop", "--once", "--path", str(project.root)]
+    logs = [project.root / f"loop-{i}.log" for i in range(2)]
+    handles = [log.open("wb") for log in logs]
+    try:
+        loops = [
+            subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=env)
+            for out in handles
+        ]
+        codes = [p.wait(timeout=300) for p in loops]
+    finally:
+        for handle in handles:
+            handle.close()
+    said = [log.read_text() for log in logs]
+    assert codes == [0, 0], said
+    project = Project(project.root)
+    assert [v.version for v in project.metadata.model_versions("penguins")] == [1, 2], said
+    assert _actions(project).count("retrain") == 1, said
+    assert sum("another loop is working on penguins" in text for text in said) == 1, said
+    assert project.metadata.lease("loop:penguins") is None  # given back at the end
