@@ -201,3 +201,27 @@ def test_the_same_artifact_with_the_same_metrics_reuses_its_version(
     (reused,) = [e for e in metadata.audit_events("m/1") if e["action"] == "register_reused"]
     assert "same model artifact" in reused["detail"]["reason"]
     assert _register(metadata, 0.8) == 2  # same bytes, other holdout metrics: a new version
+
+
+def test_beats_baseline_is_read_defensively(metadata: MetadataStore) -> None:
+    from noria.registry import beats_baseline
+
+    def version(params: dict, run_id: str | None = None):  # type: ignore[no-untyped-def]
+        return register_model(
+            metadata,
+            name="b",
+            artifact_id=f"{len(metadata.model_versions()):032d}",
+            run_id=run_id,
+            signature=[],
+            metrics={},
+            params=params,
+        )
+
+    assert beats_baseline(metadata, version({"beats_baseline": False})) is False
+    assert beats_baseline(metadata, version({"beats_baseline": True})) is True
+    assert beats_baseline(metadata, version({})) is None  # absent: unknown, allowed
+    assert beats_baseline(metadata, version({"beats_baseline": "n/a"})) is None
+    metadata.create_run("r1", name="r", kind="pipeline")
+    with metadata.write() as tx:
+        metadata.log_batch(tx, tags=[("r1", "beats_baseline", "false")])
+    assert beats_baseline(metadata, version({}, run_id="r1")) is False

@@ -270,3 +270,32 @@ def test_two_loops_at_once_retrain_and_register_once(project: Project) -> None:
     assert _actions(project).count("retrain") == 1, said
     assert sum("another loop is working on penguins" in text for text in said) == 1, said
     assert project.metadata.lease("loop:penguins") is None  # given back at the end
+
+
+def test_a_fresh_run_that_fits_the_same_model_reuses_its_version(project: Project) -> None:
+    run = project.run(fresh=True)
+    assert run.cache_hits == 0
+    assert run["registered_model"]["version"] == 1
+    assert [v.version for v in project.metadata.model_versions("penguins")] == [1]
+    reused = [e for e in project.metadata.audit_events("penguins/1")
+              if e["action"] == "register_reused"]  # fmt: skip
+    assert reused and reused[0]["detail"]["run_id"] == run.run_id
+
+
+def test_a_version_that_does_not_beat_the_baseline_is_never_promoted(
+    project: Project, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import noria.registry as registry
+
+    original = registry.register_model
+
+    def flagged(*args, **kwargs):  # type: ignore[no-untyped-def]
+        kwargs["params"] = {**kwargs["params"], "beats_baseline": False}
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(registry, "register_model", flagged)
+    log_traffic(project, _new_data(project))
+    decisions = loop_once(project, say=lambda _: None)
+    assert [d.action for d in decisions] == ["retrain", "trained", "refuse"]
+    assert "does not beat the trivial baseline" in decisions[-1].reason
+    assert alias_holder(project.metadata, "penguins", "champion") == 1
