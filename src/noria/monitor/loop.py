@@ -62,6 +62,9 @@ __all__ = ["Decision", "loop_once", "run_loop"]
 
 ACTOR = "noria loop"
 
+#: How a decision's action reads in the loop's output.
+_SAID = {"none": "no change", "refuse": "not promoted", "trained": "trained", "busy": "busy"}
+
 #: Seconds a loop's lease on a model lasts without renewal (a crashed loop frees it then).
 LEASE_TTL = 120.0
 
@@ -360,7 +363,7 @@ def _iteration(
     def decide(decision: Decision) -> None:
         decisions.append(decision)
         _audit(project, name, decision, carried)
-        say(f"loop: {decision.action}: {decision.reason}")
+        say(f"loop: {_SAID.get(decision.action, decision.action)}: {decision.reason}")
 
     result = MonitorResult(name)
     if champion is not None:
