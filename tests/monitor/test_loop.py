@@ -74,6 +74,7 @@ def test_drift_retrains_promotes_then_bad_live_metric_rolls_back(
     decisions = loop_once(project, say=lambda _: None)
     assert [d.action for d in decisions] == ["rollback"]
     assert decisions[0].evidence["from"] == 2 and decisions[0].evidence["to"] == 1
+    assert "below the floor 0.8 over 120 labelled predictions of version 2" in decisions[0].reason
     assert alias_holder(project.metadata, "penguins", "champion") == 1
     assert _actions(project) == ["retrain", "trained", "promote", "rollback"]
 
