@@ -278,7 +278,9 @@ def run_monitor(
         on_window: Called with each window once it is recorded.
 
     Raises:
-        NotFoundError: the model has no registered version, or no training profile.
+        NotFoundError: the model is not registered (the message names the registered ones), or
+            has no training profile.
+        UserError: an invalid model name (``../x``): nothing is read or written for it.
     """
     import duckdb
     import numpy as np
@@ -294,9 +296,11 @@ def run_monitor(
         read_segments,
         split_windows,
     )
+    from noria.registry import known_model
 
     spec = project.spec
     name = model or _monitored_model(project)
+    known_model(project.metadata, name)
     max_rows = max_rows or (spec.monitor.window_rows if spec else 50_000)
     config = drift_config(project)
     min_samples = config.min_samples

@@ -53,7 +53,7 @@ __all__ = [
 ]
 
 #: The Alembic revision this version of noria writes and reads.
-HEAD_REVISION = "0002"
+HEAD_REVISION = "0003"
 
 #: Seconds a SQLite write waits for another process's transaction before giving up.
 BUSY_TIMEOUT_S = 30.0
@@ -923,6 +923,43 @@ class MetadataStore:
             {"time": t, "actor": a, "action": act, "object": o, "detail": orjson.loads(d)}
             for t, a, act, o, d in rows
         ]
+
+    # ----------------------------------------------------------------- leases
+
+    def acquire_lease(
+        self, name: str, owner: str, ttl: float, *, replace: str | None = None
+    ) -> bool:
+        """Take (or extend) the lease ``name`` for ``ttl`` seconds; ``False`` if another holds it.
+
+        One atomic upsert: a free, expired or own lease is taken (also one held by ``replace``,
+        an owner known to be dead); a live one of another owner is left alone. Works the same on
+        SQLite and PostgreSQL (``ON CONFLICT … WHERE``).
+        """
+        now = time.time()
+        with self.write() as tx:
+            rows = tx.execute(
+                "INSERT INTO leases (name, owner, acquired_at, expires_at) "
+                "VALUES (:n, :o, :now, :exp) ON CONFLICT (name) DO UPDATE SET "
+                "owner = excluded.owner, acquired_at = excluded.acquired_at, "
+                "expires_at = excluded.expires_at "
+                "WHERE leases.expires_at < :now OR leases.owner = :o OR leases.owner = :dead "
+                "RETURNING owner",
+                {"n": name, "o": owner, "now": now, "exp": now + ttl, "dead": replace or owner},
+            )
+        return bool(rows)
+
+    def release_lease(self, name: str, owner: str) -> None:
+        """Give the lease ``name`` back (nothing happens if ``owner`` no longer holds it)."""
+        with self.write() as tx:
+            tx.execute("DELETE FROM leases WHERE name = :n AND owner = :o", {"n": name, "o": owner})
+
+    def lease(self, name: str) -> tuple[str, float] | None:
+        """``(owner, expires_at)`` of the live lease ``name``, or ``None``."""
+        rows = self.read(
+            "SELECT owner, expires_at FROM leases WHERE name = :n AND expires_at >= :now",
+            {"n": name, "now": time.time()},
+        )
+        return (rows[0][0], float(rows[0][1])) if rows else None
 
 
 @functools.lru_cache(maxsize=1)
