@@ -87,10 +87,23 @@ def add(levels: Levels, values: Any, k: int = RANK_K) -> Levels:
     values = np.sort(np.asarray(values, dtype=np.float64))  # levels hold sorted runs
     if not values.size:
         return levels
-    if not levels:
-        levels.append(values)
-    else:
-        levels[0] = np.concatenate([levels[0], values])
+    # A batch larger than k would be compacted level after level as soon as it arrives: do
+    # those compactions here on the sorted batch, each a strided view (no sort, no copy), the
+    # odd item out of each staying at its level, as _compress would leave it.
+    n = weight(levels) + values.size
+    pieces: list[tuple[int, Any]] = []
+    h = 0
+    while values.size > 2 * k:
+        odd = values.size % 2
+        if odd:
+            pieces.append((h, values[:1]))
+        values = values[odd:][_coin(n, h, values.size) :: 2]
+        h += 1
+    pieces.append((h, np.ascontiguousarray(values)))
+    for h, part in pieces:
+        while len(levels) <= h:
+            levels.append(np.empty(0, dtype=np.float64))
+        levels[h] = np.concatenate([levels[h], part]) if levels[h].size else part
     return _compress(levels, k)
 
 
