@@ -12,11 +12,11 @@ from noria.monitor.monitor import monitor_and_report
 from noria.project import Project
 from noria.registry import get_version, register_model, rollback, set_alias
 from noria.reports.monitor_report import (
-    _bars_svg,
-    _window_x,
     alias_moves,
+    bars_svg,
     drift_bars,
     render_monitor_report,
+    window_position,
 )
 from tests.monitor.conftest import log_traffic, penguins
 
@@ -92,16 +92,16 @@ def test_overflow_bins_are_always_drawn_and_labelled() -> None:
     bars = drift_bars(Col([5, 5, 5], 0, 0), Col([1, 1, 1], 0, 40))
     assert bars["labels"] == ["< 2000", "2000", "2001", "2002", "> 2003"]
     assert bars["overflow"] == [True, False, False, False, True]
-    svg = _bars_svg(bars)
+    svg = bars_svg(bars)
     assert svg.count("<rect") >= 2 * 5 and "&gt; 2003" in svg and "2,00" not in svg
 
 
 def test_a_move_is_placed_between_the_windows_it_fell_between() -> None:
     windows = [{"id": 1, "first_time": 0.0, "last_time": 10.0},
                {"id": 2, "first_time": 20.0, "last_time": 30.0}]  # fmt: skip
-    assert _window_x(windows, 15.0) == 1.5
-    assert _window_x(windows, 25.0) == 2.0
-    assert _window_x(windows, -5.0) == 0.5 and _window_x(windows, 99.0) == 2.5
+    assert window_position(windows, 15.0) == 1.5
+    assert window_position(windows, 25.0) == 2.0
+    assert window_position(windows, -5.0) == 0.5 and window_position(windows, 99.0) == 2.5
     events = [
         {"time": 1.0, "action": "promote", "object": "m/2", "detail": {"alias": "champion"}},
         {"time": 2.0, "action": "promote", "object": "other/2", "detail": {"alias": "champion"}},

@@ -37,10 +37,12 @@ from noria.reports.numbers import number, plain_integers, tick
 
 __all__ = [
     "alias_moves",
+    "bars_svg",
     "drift_bars",
     "render_monitor_report",
     "stored_reports",
     "window_bars",
+    "window_position",
     "write_monitor_report",
 ]
 
@@ -105,7 +107,7 @@ def drift_bars(ref: Any, cur: Any) -> dict[str, Any] | None:
     }
 
 
-def _bars_svg(bars: Mapping[str, Any]) -> str:
+def bars_svg(bars: Mapping[str, Any]) -> str:
     """Two bars per bin (shares of each side), overflow bins shaded, in a 100 %-wide SVG."""
     labels = list(bars["labels"])
     ref, cur = list(bars["reference"]), list(bars["current"])
@@ -208,7 +210,7 @@ def alias_moves(
     return sorted(out, key=lambda e: e["time"])
 
 
-def _window_x(windows: Sequence[Mapping[str, Any]], time: float) -> float:
+def window_position(windows: Sequence[Mapping[str, Any]], time: float) -> float:
     """Where on the window axis a moment falls: inside a window's span of prediction times
     (``id`` ± 0.4), or halfway between the windows it fell between."""
     spans = sorted(
@@ -265,7 +267,7 @@ def _live_svg(
         lo, hi = min([*xs_all, *ids]) - 0.5, max([*xs_all, *ids]) + 0.5
         seen: set[str] = set()
         for move in moves:
-            x = _window_x(windows, move["time"])
+            x = window_position(windows, move["time"])
             color, word = _MARKERS[move["action"]]
             x = min(max(x, lo), hi)
             ax.axvline(x, color=color, linestyle="--", linewidth=1)
@@ -322,7 +324,7 @@ def _window_view(
                 f"{_stat(100 * float(col.get('null_cur') or 0), '.1f')} %",
                 "n": f"{number(col.get('n_ref', 0))} / {number(col.get('n_cur', 0))}",
                 "reason": col.get("reason", ""),
-                "svg": _bars_svg(chart) if chart and col.get("drifted") else "",
+                "svg": bars_svg(chart) if chart and col.get("drifted") else "",
             }
         )
     columns.sort(key=lambda c: (not c["drifted"], c["name"]))
