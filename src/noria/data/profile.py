@@ -14,7 +14,8 @@ not the rows).
 
 Profiles are **mergeable**: ``merge(profile(a), profile(b)) == profile(a ∪ b)`` when ``b`` (or both)
 is profiled against the same reference (``profile_data(b, reference=profile(a))``), which fixes
-the histogram edges and the time buckets. What is exact and what is approximate:
+the histogram edges and the time buckets (the rank sketch excepted, which merges within its error
+bound). What is exact and what is approximate:
 
 =====================  ==================================================================
 part                   merge
