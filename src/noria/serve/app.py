@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import asyncio
 import bisect
-import hmac
 import os
 import threading
 import time
@@ -57,6 +56,7 @@ from noria.errors import (
     Unauthorized,
     UserError,
 )
+from noria.serve.auth import bearer_ok
 from noria.serve.schema import Columns, input_metrics
 
 if TYPE_CHECKING:
@@ -394,11 +394,7 @@ class Server:
 
     def check_token(self, authorization: str | None) -> None:
         """Raise :class:`Unauthorized` unless the bearer token matches (when one is set)."""
-        token = self.settings.token
-        if not token:
-            return
-        scheme, _, given = (authorization or "").partition(" ")
-        if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip(), token):
+        if not bearer_ok(authorization, self.settings.token):
             raise Unauthorized(
                 "missing or wrong bearer token: send the header 'Authorization: Bearer "
                 "<NORIA_TOKEN>'"
