@@ -185,13 +185,20 @@ def create_app(project: Project, settings: UISettings) -> Any:
     def error(request: Request, status: int, message: str) -> Response:
         return html(request, "error.html.j2", {"status": status, "message": message}, status)
 
+    def refused(request: Request) -> Response:
+        """A browser's page view goes to the login page; anything else gets a 401."""
+        nxt = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        browser = "text/html" in request.headers.get("accept", "")
+        if browser and request.method == "GET" and "authorization" not in request.headers:
+            return RedirectResponse(link("/login", None, next=nxt), status_code=303)
+        return html(request, "login.html.j2", {"next": nxt, "wrong": False}, 401)
+
     def page(fn: Callable[..., Any]) -> Callable[[Request], Any]:
         def endpoint(request: Request) -> Response:
             if request.url.path not in _OPEN and not ctx.guard.allowed(
                 request.headers.get("authorization"), request.cookies
             ):
-                nxt = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-                return html(request, "login.html.j2", {"next": nxt, "wrong": False}, 401)
+                return refused(request)
             try:
                 return fn(request)
             except NotFoundError as exc:
@@ -358,9 +365,8 @@ def create_app(project: Project, settings: UISettings) -> Any:
         status = getattr(exc, "status_code", 404)
         if status == 405:
             return error(request, 405, "method not allowed")
-        guarded = ctx.guard.allowed(request.headers.get("authorization"), request.cookies)
-        if not guarded:
-            return html(request, "login.html.j2", {"next": "/runs", "wrong": False}, 401)
+        if not ctx.guard.allowed(request.headers.get("authorization"), request.cookies):
+            return refused(request)
         return error(request, 404, f"no page at {request.url.path[:200]}")
 
     return Starlette(routes=routes, exception_handlers={404: not_found, 405: not_found})
