@@ -41,6 +41,7 @@ class Dashboard:
 
     def __post_init__(self) -> None:
         self.catalogs = queries.Catalogs(self.store)
+        self.catalogs.peek(wait=0)  # start loading the keys now, in the background
 
     @property
     def store(self) -> MetadataStore:
@@ -87,7 +88,7 @@ def runs(d: Dashboard, q: Mapping[str, str]) -> Page:
     except UserError as exc:
         ctx["error"] = {"message": str(exc), "column": None, "text": ""}
         status = 400
-    catalog = d.catalogs.get()
+    catalog = d.catalogs.peek()
     ctx["choices"] = (
         [Column("metric", k).label for k in sorted(catalog.metrics)[:500]]
         + [Column("param", k).label for k in sorted(catalog.params)[:500]]
@@ -203,7 +204,9 @@ def compare(d: Dashboard, q: Mapping[str, str], refs: list[str]) -> Page:
         key=lambda c: -sum(_number(params.get(i, {}).get(c.key)) is not None for i in ids)
     )  # the best-covered params first
     numeric += [Column("metric", k) for k in metric_keys]
-    catalog = d.catalogs.get()
+    catalog = d.catalogs.peek()
+    if any(q.get(a) and parse_column(q[a], catalog) is None for a in ("x", "y")):
+        catalog = d.catalogs.refresh()
 
     def value(run_id: str, col: Column) -> Any:
         source = metrics if col.kind == "metric" else params

@@ -40,6 +40,7 @@ _RUN_COLS = (
 )
 _QUALITY = re.compile(r"auc|acc|f1|precision|recall|loss|rmse|mae|mse|r2|score", re.I)
 _MAX_IN = 500  # ids per IN (...) list: SQLite's default limit on variables is far above
+_NOT_NULL = frozenset({"name", "status", "kind", "id", "started"})  # attributes never NULL
 
 
 def _sqlite(store: MetadataStore) -> bool:
@@ -47,7 +48,12 @@ def _sqlite(store: MetadataStore) -> bool:
 
 
 class Catalogs:
-    """The metric, param and tag keys of a store, cached for ``ttl`` seconds (a full scan)."""
+    """The metric, param and tag keys of a store (a full scan of three tables), cached.
+
+    Pages never wait for it unless they must: :meth:`peek` answers at once with what is known
+    (reloading in the background when older than ``ttl``); only a bare name that is not yet
+    known makes a page wait for :meth:`refresh`.
+    """
 
     def __init__(self, store: MetadataStore, ttl: float = 30.0) -> None:
         self.store = store
@@ -55,6 +61,9 @@ class Catalogs:
         self._value: Catalog | None = None
         self._at = 0.0
         self._lock = threading.Lock()
+        self._loading = False
+        self._loaded = threading.Event()
+        self._own: MetadataStore | None = None
 
     def get(self) -> Catalog:
         """The catalog, reloaded when older than the TTL."""
@@ -64,6 +73,30 @@ class Catalogs:
                 self._at = time.monotonic()
             return self._value
 
+    def peek(self, wait: float = 1.0) -> Catalog:
+        """What is known now; a stale catalog is reloaded in the background.
+
+        Before the first load has finished, waits for it up to ``wait`` seconds (the app starts
+        loading when it is created, so this rarely waits at all).
+        """
+        value = self._value
+        if (value is None or time.monotonic() - self._at > self.ttl) and not self._loading:
+            self._loading = True
+            threading.Thread(target=self._background, daemon=True).start()
+        if value is None:
+            self._loaded.wait(wait)
+            value = self._value
+        return value or Catalog()
+
+    def _background(self) -> None:
+        try:
+            self.get()
+        except Exception:  # the store went away: pages will say so themselves
+            pass
+        finally:
+            self._loading = False
+            self._loaded.set()
+
     def refresh(self) -> Catalog:
         """Reload now (a name may have just appeared)."""
         with self._lock:
@@ -72,8 +105,15 @@ class Catalogs:
             return self._value
 
     def _load(self) -> Catalog:
+        # its own connection: three full scans must not hold the pages' connection meanwhile
+        if self._own is None:
+            from noria.store.metadata import MetadataStore
+
+            self._own = MetadataStore(self.store.url)
+        own = self._own
+
         def keys(table: str) -> frozenset[str]:
-            return frozenset(r[0] for r in self.store.read(f"SELECT DISTINCT key FROM {table}"))
+            return frozenset(r[0] for r in own.read(f"SELECT DISTINCT key FROM {table}"))
 
         return Catalog(metrics=keys("metrics"), params=keys("params"), tags=keys("tags"))
 
@@ -140,13 +180,15 @@ def page_of_runs(store: MetadataStore, catalogs: Catalogs, query: RunQuery) -> R
         UserError: an unknown sort column.
     """
     started = time.perf_counter()
-    catalog = catalogs.get()
+    catalog = catalogs.peek()
     sql = SqlBuilder(sqlite=_sqlite(store))
     where = [parse_filter(query.filter, catalog, sql, refresh=catalogs.refresh)]
     if query.parent:
         where.append(f"r.parent_id = {sql.bind(query.parent)}")
     elif not query.trials:
-        where.append("r.parent_id IS NULL")
+        # on SQLite `+` keeps the planner off the parent_id index, so that a sort by start time
+        # walks its index and stops after one page instead of sorting every top-level run
+        where.append("+r.parent_id IS NULL" if sql.sqlite else "r.parent_id IS NULL")
     if query.status:
         where.append(f"r.status = {sql.bind(query.status)}")
     if query.search.strip():
@@ -154,11 +196,14 @@ def page_of_runs(store: MetadataStore, catalogs: Catalogs, query: RunQuery) -> R
         where.append(
             f"(LOWER(r.name) LIKE {pattern} ESCAPE '\\' OR r.id LIKE {pattern} ESCAPE '\\')"
         )
-    sort = parse_column(query.sort, catalog) or None
+    sort = parse_column(query.sort, catalog) or parse_column(query.sort, catalogs.refresh())
     if sort is None:
         raise UserError(f"sort: no column '{query.sort}' (try started, name, metrics.KEY)")
     direction = "DESC" if query.desc else "ASC"
-    order = [f"({e}) IS NULL, {e} {direction}" for e in sql.sort_keys(sort)]
+    if sort.kind == "attr" and sort.key in _NOT_NULL:  # a plain ORDER BY can walk an index
+        order = [f"{e} {direction}" for e in sql.sort_keys(sort)]
+    else:
+        order = [f"({e}) IS NULL, {e} {direction}" for e in sql.sort_keys(sort)]
     order.append(f"r.started_at {direction}, r.id")
     limit = max(1, min(query.per_page, 1000))
     offset = (max(query.page, 1) - 1) * limit
@@ -171,9 +216,15 @@ def page_of_runs(store: MetadataStore, catalogs: Catalogs, query: RunQuery) -> R
     rows = store.read(text, sql.params)
     runs = [RunRecord(*r) for r in rows[:limit]]
     ids = [r.id for r in runs]
-    metrics, params, tags = many(store, "metrics", ids), many(store, "params", ids), {}
+    params, tags = many(store, "params", ids), {}
+    if any(parse_column(x, catalog) is None for x in query.columns):
+        catalog = catalogs.refresh()
     columns = [c for c in (parse_column(x, catalog) for x in query.columns) if c is not None]
-    if not query.columns:
+    if query.columns:
+        metrics = latest(store, ids, [c.key for c in columns if c.kind == "metric"])
+    else:  # the known metric keys that read as quality first: a lookup each, never a scan
+        candidates = sorted(catalog.metrics, key=lambda k: (not _QUALITY.search(k), k))[:24]
+        metrics = latest(store, ids, candidates)
         columns = default_columns(metrics, params)
     if any(c.kind == "tag" for c in columns):
         tags = many(store, "tags", ids)
@@ -186,6 +237,26 @@ def page_of_runs(store: MetadataStore, catalogs: Catalogs, query: RunQuery) -> R
         scope = "" if query.trials else " WHERE parent_id IS NULL"
         total = int(store.read(f"SELECT COUNT(*) FROM runs{scope}")[0][0])
     return RunPage(runs, columns, values, len(rows) > limit, total, time.perf_counter() - started)
+
+
+def latest(store: MetadataStore, ids: Sequence[str], keys: Sequence[str]) -> dict[str, dict]:
+    """``{run id: {key: last value}}`` for the given keys: one index lookup per run and key.
+
+    Unlike :func:`many`, the cost does not grow with the length of a run's histories.
+    """
+    out: dict[str, dict[str, Any]] = {}
+    for key in dict.fromkeys(keys):
+        for chunk in _chunks(ids):
+            marks, binds = _in(chunk)
+            rows = store.read(
+                "SELECT r.id, (SELECT m.value FROM metrics m WHERE m.run_id = r.id AND "
+                f"m.key = :k ORDER BY m.id DESC LIMIT 1) FROM runs r WHERE r.id IN ({marks})",
+                {**binds, "k": key},
+            )
+            for run_id, value in rows:
+                if value is not None:
+                    out.setdefault(run_id, {})[key] = value
+    return out
 
 
 def default_columns(
