@@ -193,8 +193,9 @@ def _level_counts(levels: np.ndarray, positive: np.ndarray, n_levels: int) -> tu
     r = levels.shape[0]
     offset = (np.arange(r, dtype=np.int64) * n_levels)[:, None]
     code = (levels + offset).ravel()
-    pos = np.bincount(code, weights=np.asarray(positive, dtype=float).ravel(),
-                      minlength=r * n_levels).reshape(r, n_levels)  # fmt: skip
+    pos = np.bincount(
+        code, weights=np.asarray(positive, dtype=float).ravel(), minlength=r * n_levels
+    ).reshape(r, n_levels)
     total = np.bincount(code, minlength=r * n_levels).reshape(r, n_levels)
     return pos, total - pos
 
@@ -209,9 +210,7 @@ def binned_auc(levels: np.ndarray, positive: np.ndarray, n_levels: int) -> np.nd
     return np.where((p > 0) & (n > 0), auc, np.nan)
 
 
-def binned_average_precision(
-    levels: np.ndarray, positive: np.ndarray, n_levels: int
-) -> np.ndarray:
+def binned_average_precision(levels: np.ndarray, positive: np.ndarray, n_levels: int) -> np.ndarray:
     """Average precision of each resample, thresholds at the levels."""
     pos, neg = _level_counts(levels, positive, n_levels)
     tps = np.cumsum(pos[:, ::-1], axis=1)

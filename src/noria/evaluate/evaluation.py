@@ -398,8 +398,7 @@ def evaluate_predictions(
             notes.append(f"sensitive column '{name}' has a single value: no groups to compare")
             continue
         if task == "classification":
-            fair.append(fairness(groups[0], task=task, truth=truth, predicted=codes,
-                                 labels=labels))  # fmt: skip
+            fair.append(fairness(groups[0], task=task, truth=truth, predicted=codes, labels=labels))
         else:
             fair.append(fairness(groups[0], task=task, truth=truth, predicted=values))
     seconds["fairness"] = time.perf_counter() - started
@@ -417,8 +416,7 @@ def evaluate_predictions(
         slices=slices,
         weak_segments=weak,
         fairness=fair,
-        settings={k: list(v) if isinstance(v, tuple) else v
-                  for k, v in asdict(settings).items()},  # fmt: skip
+        settings={k: list(v) if isinstance(v, tuple) else v for k, v in asdict(settings).items()},
         seconds=seconds,
         notes=notes,
     )
@@ -510,10 +508,6 @@ def evaluate_model(
         seed=settings.seed,
     )
     top = [f["feature"] for f in importance["features"][: settings.pd_features]]
-    dependence = partial_dependence(
-        model, x, top, task=task, classes=classes, seed=settings.seed
-    )
+    dependence = partial_dependence(model, x, top, task=task, classes=classes, seed=settings.seed)
     seconds["explain"] = time.perf_counter() - started
-    return replace(
-        result, importance=importance, partial_dependence=dependence, seconds=seconds
-    )
+    return replace(result, importance=importance, partial_dependence=dependence, seconds=seconds)

@@ -105,14 +105,22 @@ def permutation_importance(
         out = output(stacked, None)
         scores = np.array([_score(name, out[r * m : (r + 1) * m], y) for r in range(repeats)])
         drops = base - scores
-        features.append({
-            "feature": str(column),
-            "importance": float(np.mean(drops)),
-            "std": float(np.std(drops)),
-        })  # fmt: skip
+        features.append(
+            {
+                "feature": str(column),
+                "importance": float(np.mean(drops)),
+                "std": float(np.std(drops)),
+            }
+        )
     features.sort(key=lambda f: -f["importance"])
-    return {"metric": name, "score": abs(base), "rows": m, "repeats": repeats,
-            "seed": seed, "features": features}  # fmt: skip
+    return {
+        "metric": name,
+        "score": abs(base),
+        "rows": m,
+        "repeats": repeats,
+        "seed": seed,
+        "features": features,
+    }
 
 
 def partial_dependence(
@@ -147,8 +155,9 @@ def partial_dependence(
         if present.empty:
             continue
         if numeric and present.nunique() > grid_points:
-            grid = np.unique(np.quantile(present.to_numpy(dtype=float),
-                                         np.linspace(0.05, 0.95, grid_points)))  # fmt: skip
+            grid = np.unique(
+                np.quantile(present.to_numpy(dtype=float), np.linspace(0.05, 0.95, grid_points))
+            )
         elif numeric:
             grid = np.sort(present.unique())
         else:
@@ -163,10 +172,12 @@ def partial_dependence(
         else:
             predicted = np.asarray(model.predict(stacked), dtype=float)
             lines = {"prediction": predicted.reshape(len(grid), m).mean(axis=1).tolist()}
-        out.append({
-            "feature": feature,
-            "kind": "numeric" if numeric else "categorical",
-            "grid": [float(g) for g in grid] if numeric else [str(g) for g in grid],
-            "curves": lines,
-        })  # fmt: skip
+        out.append(
+            {
+                "feature": feature,
+                "kind": "numeric" if numeric else "categorical",
+                "grid": [float(g) for g in grid] if numeric else [str(g) for g in grid],
+                "curves": lines,
+            }
+        )
     return out

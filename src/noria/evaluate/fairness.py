@@ -64,12 +64,15 @@ def fairness(
         y, p = np.asarray(truth, dtype=float), np.asarray(predicted, dtype=float)
         for code, label in enumerate(column.labels):
             where = column.codes == code
-            groups.append({
-                "group": label, "rows": int(where.sum()),
-                "mean_prediction": float(p[where].mean()) if where.any() else None,
-                "mean_target": float(y[where].mean()) if where.any() else None,
-                "mae": float(np.abs(p[where] - y[where]).mean()) if where.any() else None,
-            })  # fmt: skip
+            groups.append(
+                {
+                    "group": label,
+                    "rows": int(where.sum()),
+                    "mean_prediction": float(p[where].mean()) if where.any() else None,
+                    "mean_target": float(y[where].mean()) if where.any() else None,
+                    "mae": float(np.abs(p[where] - y[where]).mean()) if where.any() else None,
+                }
+            )
         return {
             "column": column.name,
             "groups": groups,
@@ -113,8 +116,7 @@ def fairness(
         out["positive"] = labels[1] if len(labels) > 1 else "1"
     else:
         out["per_class"] = [
-            {"class": labels[c], "demographic_parity_difference": d,
-             "equalized_odds_difference": e}
+            {"class": labels[c], "demographic_parity_difference": d, "equalized_odds_difference": e}
             for c, d, e in zip(positives, dp, eo, strict=True)
-        ]  # fmt: skip
+        ]
     return out

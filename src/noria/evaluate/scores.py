@@ -67,8 +67,12 @@ def _label_metrics(cm: np.ndarray) -> dict[str, np.ndarray]:
     f1 = np.where(both > 0, 2 * tp / np.maximum(both, 1), 0.0)
     accuracy = tp.sum(axis=1) / np.maximum(total, 1)
     if k == 2:
-        return {"accuracy": accuracy, "precision": precision[:, 1], "recall": recall[:, 1],
-                "f1": f1[:, 1]}  # fmt: skip
+        return {
+            "accuracy": accuracy,
+            "precision": precision[:, 1],
+            "recall": recall[:, 1],
+            "f1": f1[:, 1],
+        }
     present = both > 0
     count = np.maximum(present.sum(axis=1), 1)
     return {
@@ -128,9 +132,7 @@ def classification_scores(
         _, coded, n_levels, column = levels[0]
         hit = truth == 1
         point = exact(hit, column) if 0 < hit.sum() < hit.size else float("nan")
-        return resampler.interval(
-            lambda lv, h: metric(lv, h, n_levels), [coded, hit], point=point
-        )
+        return resampler.interval(lambda lv, h: metric(lv, h, n_levels), [coded, hit], point=point)
 
     out["roc_auc"] = ranked(curves.binned_auc, curves.roc_auc)
     out["average_precision"] = ranked(curves.binned_average_precision, curves.average_precision)
@@ -220,11 +222,23 @@ def classification_details(
         fpr, tpr = curves.thin(roc["fpr"], roc["tpr"])
         pr = curves.pr_curve(hit, proba[:, c])
         recall, precision = curves.thin(pr["recall"], pr["precision"])
-        out["roc"].append({"class": labels[c], "auc": curves.roc_auc(hit, proba[:, c]),
-                           "fpr": _list(fpr), "tpr": _list(tpr)})  # fmt: skip
-        out["pr"].append({"class": labels[c], "ap": curves.average_precision(hit, proba[:, c]),
-                          "recall": _list(recall), "precision": _list(precision),
-                          "base_rate": float(hit.mean())})  # fmt: skip
+        out["roc"].append(
+            {
+                "class": labels[c],
+                "auc": curves.roc_auc(hit, proba[:, c]),
+                "fpr": _list(fpr),
+                "tpr": _list(tpr),
+            }
+        )
+        out["pr"].append(
+            {
+                "class": labels[c],
+                "ap": curves.average_precision(hit, proba[:, c]),
+                "recall": _list(recall),
+                "precision": _list(precision),
+                "base_rate": float(hit.mean()),
+            }
+        )
     if k == 2:
         hit, confidence = truth == 1, proba[:, 1]
         what = f"P({labels[1]})"
@@ -232,9 +246,11 @@ def classification_details(
         hit, confidence = proba.argmax(axis=1) == truth, proba.max(axis=1)
         what = "top-class probability"
     rel = curves.reliability(hit, confidence, ECE_BINS)
-    out["calibration"] = {"of": what, "ece": rel["ece"],
-                          **{key: _list(rel[key]) for key in
-                             ("low", "high", "rows", "predicted", "observed")}}  # fmt: skip
+    out["calibration"] = {
+        "of": what,
+        "ece": rel["ece"],
+        **{key: _list(rel[key]) for key in ("low", "high", "rows", "predicted", "observed")},
+    }
     if k == 2:
         grid = np.round(np.linspace(0.01, 0.99, 99), 4)
         table = curves.threshold_metrics(truth == 1, proba[:, 1], grid)
@@ -244,8 +260,10 @@ def classification_details(
             **{key: _list(v) for key, v in table.items()},
         }
         gain = curves.gain_curve(truth == 1, proba[:, 1], points=50)
-        out["gain"] = {"base_rate": gain["base_rate"],
-                       **{key: _list(gain[key]) for key in ("share", "gain", "lift")}}  # fmt: skip
+        out["gain"] = {
+            "base_rate": gain["base_rate"],
+            **{key: _list(gain[key]) for key in ("share", "gain", "lift")},
+        }
     return out
 
 

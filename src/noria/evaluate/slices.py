@@ -142,9 +142,7 @@ def slice_columns(
         column: SliceColumn | None
         if pd.api.types.is_bool_dtype(series) or not (
             pd.api.types.is_numeric_dtype(series) or pd.api.types.is_datetime64_any_dtype(series)
-        ):
-            column = _categorical(str(name), series, max_values, min_rows)
-        elif series.nunique(dropna=True) <= bins:
+        ) or series.nunique(dropna=True) <= bins:
             column = _categorical(str(name), series, max_values, min_rows)
         elif pd.api.types.is_datetime64_any_dtype(series):
             stamps = pd.to_datetime(series)
@@ -189,15 +187,17 @@ def slice_table(
         for code, label in enumerate(column.labels):
             mean, interval = means[code]
             bounds = sorted(to_metric(v) for v in interval) if interval else [None, None]
-            rows.append({
-                "column": column.name,
-                "slice": label,
-                "rows": int(counts[code]),
-                "share": float(counts[code] / n),
-                "metric": to_metric(mean) if math.isfinite(mean) else None,
-                "low": bounds[0],
-                "high": bounds[1],
-            })  # fmt: skip
+            rows.append(
+                {
+                    "column": column.name,
+                    "slice": label,
+                    "rows": int(counts[code]),
+                    "share": float(counts[code] / n),
+                    "metric": to_metric(mean) if math.isfinite(mean) else None,
+                    "low": bounds[0],
+                    "high": bounds[1],
+                }
+            )
     return rows
 
 
@@ -278,8 +278,15 @@ def weak_segments(
         for code in range(k):
             singles[(j, code)] = (cnt[code], s[code], q[code])
             if cnt[code] >= min_rows and n - cnt[code] > 0:
-                found.append({"key": ((j, code),), "rows": cnt[code], "mean": mean[code],
-                              "p": p[code], "rest": (total - s[code]) / (n - cnt[code])})  # fmt: skip
+                found.append(
+                    {
+                        "key": ((j, code),),
+                        "rows": cnt[code],
+                        "mean": mean[code],
+                        "p": p[code],
+                        "rest": (total - s[code]) / (n - cnt[code]),
+                    }
+                )
         sizable = cnt >= min_rows
         strength[j] = float(-np.log(np.maximum(p[sizable], 1e-300)).max()) if sizable.any() else 0
     pair_columns = sorted(strength, key=lambda j: -strength[j])[:max_pair_columns]
@@ -294,16 +301,26 @@ def weak_segments(
             for cell in np.flatnonzero((cnt >= min_rows) & (n - cnt > 0)):
                 ca, cb = divmod(int(cell), kb)
                 key = ((a, ca), (b, cb))
-                found.append({"key": key, "rows": cnt[cell], "mean": mean[cell], "p": p[cell],
-                              "rest": (total - s[cell]) / (n - cnt[cell])})  # fmt: skip
+                found.append(
+                    {
+                        "key": key,
+                        "rows": cnt[cell],
+                        "mean": mean[cell],
+                        "p": p[cell],
+                        "rest": (total - s[cell]) / (n - cnt[cell]),
+                    }
+                )
                 worse = True
                 for parent in key:  # worse than the rest of each of its slices?
                     pn, ps, pq = singles[parent]
                     rest = _welch(
-                        np.array([cnt[cell]]), np.array([s[cell]]), np.array([q[cell]]),
-                        np.array([pn - cnt[cell]]), np.array([ps - s[cell]]),
+                        np.array([cnt[cell]]),
+                        np.array([s[cell]]),
+                        np.array([q[cell]]),
+                        np.array([pn - cnt[cell]]),
+                        np.array([ps - s[cell]]),
                         np.array([pq - q[cell]]),
-                    )[0][0]  # fmt: skip
+                    )[0][0]
                     worse = worse and bool(rest <= alpha)
                 within[key] = worse
     p_values = np.array([f["p"] for f in found], dtype=float)
@@ -312,16 +329,18 @@ def weak_segments(
     for f, q in zip(found, q_values, strict=True):
         if q > alpha or f["mean"] <= f["rest"] or not within.get(f["key"], True):
             continue
-        segments.append({
-            "columns": [columns[j].name for j, _ in f["key"]],
-            "values": [columns[j].labels[c] for j, c in f["key"]],
-            "rows": int(f["rows"]),
-            "mean_loss": float(f["mean"]),
-            "rest_loss": float(f["rest"]),
-            "p": float(f["p"]),
-            "q": float(q),
-            "excess": float(f["rows"] * (f["mean"] - overall)),
-        })  # fmt: skip
+        segments.append(
+            {
+                "columns": [columns[j].name for j, _ in f["key"]],
+                "values": [columns[j].labels[c] for j, c in f["key"]],
+                "rows": int(f["rows"]),
+                "mean_loss": float(f["mean"]),
+                "rest_loss": float(f["rest"]),
+                "p": float(f["p"]),
+                "q": float(q),
+                "excess": float(f["rows"] * (f["mean"] - overall)),
+            }
+        )
     segments.sort(key=lambda g: (-g["excess"], g["q"]))
     return {
         "tested": len(found),
