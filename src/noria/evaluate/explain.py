@@ -163,7 +163,11 @@ def partial_dependence(
         else:
             grid = present.value_counts().index[:grid_points].to_numpy()
         stacked = pd.concat([x] * len(grid), ignore_index=True)
-        stacked[feature] = pd.Series(np.repeat(grid, m), dtype=series.dtype)
+        repeated = np.repeat(grid, m)
+        # a numeric grid holds quantiles (floats even for an integer column)
+        stacked[feature] = (
+            repeated.astype(float) if numeric else pd.Series(repeated, dtype=series.dtype)
+        )
         if proba:
             predicted = np.asarray(model.predict_proba(stacked), dtype=float)
             means = predicted.reshape(len(grid), m, -1).mean(axis=1)

@@ -140,9 +140,14 @@ def slice_columns(
     for name in columns if columns is not None else list(frame.columns):
         series = frame[name]
         column: SliceColumn | None
-        if pd.api.types.is_bool_dtype(series) or not (
-            pd.api.types.is_numeric_dtype(series) or pd.api.types.is_datetime64_any_dtype(series)
-        ) or series.nunique(dropna=True) <= bins:
+        if (
+            pd.api.types.is_bool_dtype(series)
+            or not (
+                pd.api.types.is_numeric_dtype(series)
+                or pd.api.types.is_datetime64_any_dtype(series)
+            )
+            or series.nunique(dropna=True) <= bins
+        ):
             column = _categorical(str(name), series, max_values, min_rows)
         elif pd.api.types.is_datetime64_any_dtype(series):
             stamps = pd.to_datetime(series)

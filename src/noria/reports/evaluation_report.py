@@ -13,6 +13,7 @@ Not here: computing any figure (:mod:`noria.evaluate`).
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -117,7 +118,7 @@ def _scatter_svg(xs: list[float], ys: list[float], xlabel: str, ylabel: str, lin
 def _hist_svg(counts: list[int], edges: list[float]) -> str:
     fig, ax = _axes()
     e = _nums(edges)
-    ax.bar(e[:-1], counts, width=[b - a for a, b in zip(e[:-1], e[1:], strict=True)],
+    ax.bar(e[:-1], counts, width=[b - a for a, b in itertools.pairwise(e)],
            align="edge", color=_MODEL, edgecolor="white", linewidth=0.3)  # fmt: skip
     ax.axvline(0, color=_MARK, lw=0.8, ls="--")
     return _finish(fig, ax, "residual (predicted − actual)", "rows", legend=False)
