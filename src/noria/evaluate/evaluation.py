@@ -463,6 +463,9 @@ def evaluate_model(
     if task == "classification" and classes is None:
         classes = [c.item() if hasattr(c, "item") else c for c in model.classes_]
     classes = list(classes or [])
+    truth = target_codes(  # checked before anything is predicted
+        frame[target].to_numpy(), target=target, task=task, classes=classes, source=data
+    )
     started = time.perf_counter()
     proba = None
     if task == "classification" and hasattr(model, "predict_proba"):
@@ -494,9 +497,6 @@ def evaluate_model(
     from noria.evaluate.explain import partial_dependence, permutation_importance
 
     started = time.perf_counter()
-    truth = target_codes(
-        frame[target].to_numpy(), target=target, task=task, classes=classes, source=data
-    )
     importance = permutation_importance(
         model,
         x,

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -45,7 +46,12 @@ def _finish(fig: Any, ax: Any, xlabel: str, ylabel: str, legend: bool = True) ->
     ax.set_ylabel(ylabel, fontsize=8)
     if legend and ax.get_legend_handles_labels()[0]:
         ax.legend(fontsize=6.5, frameon=False)
-    return inline_svg(fig)
+    return _svg(fig)
+
+
+def _svg(fig: Any) -> str:
+    """The figure as inline SVG without matplotlib's RDF metadata block (bytes, no use)."""
+    return re.sub(r"<metadata>.*?</metadata>\s*", "", inline_svg(fig), flags=re.S)
 
 
 def _nums(values: Sequence[Any]) -> list[float]:
@@ -100,7 +106,7 @@ def _gain_svg(gain: Mapping[str, Any]) -> str:
         for side in ("top", "right"):
             ax.spines[side].set_visible(False)
     left.legend(fontsize=6.5, frameon=False)
-    return inline_svg(fig)
+    return _svg(fig)
 
 
 def _scatter_svg(xs: list[float], ys: list[float], xlabel: str, ylabel: str, line: str) -> str:
