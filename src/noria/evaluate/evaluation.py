@@ -252,6 +252,20 @@ def target_codes(
     return codes.astype(np.int64)
 
 
+def _codes(values: Any, classes: Sequence[Any], index: Mapping[Any, int]) -> np.ndarray:
+    """Predicted labels as class codes (``-1``: not a class)."""
+    import pandas as pd
+
+    array = np.asarray(values)
+    if (
+        array.dtype.kind in "biuf"
+        and len(classes)
+        and all(isinstance(c, bool | int | float) for c in classes)
+    ):
+        return pd.Index(list(classes)).get_indexer(pd.Index(array)).astype(np.int64)
+    return np.array([index.get(v, -1) for v in array.tolist()], dtype=np.int64)
+
+
 def _check_columns(frame: Any, names: Sequence[str], what: str, source: str) -> None:
     columns = [str(c) for c in frame.columns]
     for name in names:
@@ -329,11 +343,14 @@ def evaluate_predictions(
     labels = [str(c) for c in classes]
     if task == "classification":
         index = {c: i for i, c in enumerate(classes)}
-        codes = np.array([index.get(v, -1) for v in np.asarray(predicted).tolist()])
+        codes = _codes(predicted, classes, index)
         base_codes = np.full(n, index.get(baseline.value, 0))
         p = None if proba is None else np.asarray(proba, dtype=float)
-        scored = classification_scores(truth, codes, p, resampler)
-        base_scored = classification_scores(truth, base_codes, base_proba, resampler)
+        taken = resampler.take(truth)
+        scored = classification_scores(truth, codes, p, resampler, truth_taken=taken)
+        base_scored = classification_scores(
+            truth, base_codes, base_proba, resampler, truth_taken=taken
+        )
         details = classification_details(truth, codes, p, labels, threshold)
         loss = (codes != truth).astype(float)
 

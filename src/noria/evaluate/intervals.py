@@ -119,6 +119,14 @@ class Resampler:
         """``values`` (one per row, or one row per row) for every resample."""
         return np.asarray(values)[self.indices]
 
+    def summarise(
+        self, replicates: np.ndarray, point: float, *, centre: float | None = None
+    ) -> tuple[float, float] | None:
+        """The interval of ``point`` from a statistic's values on the resamples (see
+        :func:`percentile_interval`; ``centre``: the statistic on all rows, ``point`` if
+        ``None``)."""
+        return percentile_interval(replicates, point, centre=centre, scale=self.scale)
+
     def interval(
         self,
         statistic: Callable[..., np.ndarray],
@@ -163,27 +171,30 @@ def mean_intervals(
     rng = np.random.default_rng(seed)
     values = np.asarray(values, dtype=float)
     groups = np.asarray(groups)
-    order = np.argsort(groups, kind="stable")
-    sorted_values = values[order]
-    counts = np.bincount(groups[groups >= 0], minlength=n_groups)
-    starts = np.searchsorted(groups[order], np.arange(n_groups))
+    inside = groups >= 0
+    counts = np.bincount(groups[inside], minlength=n_groups)
+    sums = np.bincount(groups[inside], weights=values[inside], minlength=n_groups)
     binary = bool(np.isin(values, (0.0, 1.0)).all())
-    uniform = np.empty((0, 0)) if binary else rng.random((replicates, max_rows))
+    if not binary:  # rows of each group together (a radix sort of small codes)
+        small = groups.astype(np.int16) if n_groups < 2**15 else groups
+        order = np.argsort(small, kind="stable")
+        sorted_values = values[order]
+        starts = np.searchsorted(groups[order], np.arange(n_groups))
+        uniform = rng.random((replicates, max_rows))
     out: list[tuple[float, tuple[float, float] | None]] = []
     for g in range(n_groups):
         size = int(counts[g])
         if size == 0:
             out.append((float("nan"), None))
             continue
-        part = sorted_values[starts[g] : starts[g] + size]
-        mean = float(part.mean())
+        mean = float(sums[g] / size)
         if binary:  # exact: the count of ones in a resample is binomial
-            draws = rng.binomial(size, mean, size=replicates) / size
+            draws = rng.binomial(size, min(max(mean, 0.0), 1.0), size=replicates) / size
             out.append((mean, percentile_interval(draws, mean)))
             continue
+        part = sorted_values[starts[g] : starts[g] + size]
         m = min(size, max_rows)
         picks = (uniform[:, :m] * size).astype(np.int64)
         draws = part[picks].mean(axis=1)
-        scale = math.sqrt(m / size)
-        out.append((mean, percentile_interval(draws, mean, scale=scale)))
+        out.append((mean, percentile_interval(draws, mean, scale=math.sqrt(m / size))))
     return out

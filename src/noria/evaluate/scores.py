@@ -22,7 +22,6 @@ slices, the record (:mod:`noria.evaluate.evaluation`).
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -97,6 +96,8 @@ def classification_scores(
     predicted: np.ndarray,
     proba: np.ndarray | None,
     resampler: Resampler,
+    *,
+    truth_taken: np.ndarray | None = None,
 ) -> Scored:
     """Every classification metric with its interval: ``{name: (value, (low, high) | None)}``.
 
@@ -105,77 +106,59 @@ def classification_scores(
         predicted: the predicted classes, coded alike.
         proba: probabilities, one column per class (``None``: the label metrics only).
         resampler: the resamples (shared by the model and the baseline: paired intervals).
+        truth_taken: ``resampler.take(truth)`` when already gathered (the model's and the
+            baseline's scores share it).
     """
     k = proba.shape[1] if proba is not None else int(max(truth.max(), predicted.max())) + 1
     k = max(k, 2)
+    t_rep = resampler.take(truth) if truth_taken is None else truth_taken
+    whole = _label_metrics(_confusion(truth[None], predicted[None], k))
+    replicated = _label_metrics(_confusion(t_rep, resampler.take(predicted), k))
     out: Scored = {}
-    names = ("accuracy", "precision", "recall", "f1")
-    for name in names:
-
-        def stat(t: np.ndarray, p: np.ndarray, name: str = name) -> np.ndarray:
-            return _label_metrics(_confusion(t, p, k))[name]
-
-        out[name] = resampler.interval(stat, [truth, predicted])
+    for name in ("accuracy", "precision", "recall", "f1"):
+        value = float(whole[name][0])
+        out[name] = (value, resampler.summarise(replicated[name], value))
     if proba is None:
         return out
-    scores = proba[:, 1] if k == 2 else proba
     classes = (1,) if k == 2 else tuple(range(k))
     levels = []
     for c in classes:
         column = proba[:, c]
         coded, n_levels = curves.score_levels(column)
-        levels.append((c, coded, n_levels, column))
-
-    def ranked(metric: Callable[..., np.ndarray], exact: Callable[..., float]) -> Any:
-        if k > 2:
-            return _macro(truth, levels, metric, exact, resampler)
-        _, coded, n_levels, column = levels[0]
-        hit = truth == 1
-        point = exact(hit, column) if 0 < hit.sum() < hit.size else float("nan")
-        return resampler.interval(lambda lv, h: metric(lv, h, n_levels), [coded, hit], point=point)
-
-    out["roc_auc"] = ranked(curves.binned_auc, curves.roc_auc)
-    out["average_precision"] = ranked(curves.binned_average_precision, curves.average_precision)
+        levels.append((c, coded, n_levels, column, resampler.take(coded)))
+    for name, metric, exact in (
+        ("roc_auc", curves.binned_auc, curves.roc_auc),
+        ("average_precision", curves.binned_average_precision, curves.average_precision),
+    ):
+        points, centres, reps = [], [], []
+        for c, coded, n_levels, column, taken in levels:
+            hit = truth == c
+            defined = 0 < hit.sum() < hit.size
+            points.append(exact(hit, column) if defined else np.nan)
+            centres.append(metric(coded[None], hit[None], n_levels)[0] if defined else np.nan)
+            reps.append(metric(taken, t_rep == c, n_levels))
+        with np.errstate(invalid="ignore"):
+            stacked = np.vstack(reps)
+            valid = np.isfinite(stacked)
+            rep = np.where(valid, stacked, 0).sum(axis=0) / np.maximum(valid.sum(axis=0), 1)
+            rep = np.where(valid.any(axis=0), rep, np.nan)
+        known = [p for p in points if np.isfinite(p)]
+        point = float(np.mean(known)) if known else float("nan")
+        centre_known = [c for c in centres if np.isfinite(c)]
+        centre = float(np.mean(centre_known)) if centre_known else float("nan")
+        out[name] = (point, resampler.summarise(rep, point, centre=centre))
     true_p = np.clip(proba[np.arange(len(truth)), truth], _EPS, 1.0)
     out["log_loss"] = resampler.interval(lambda v: v.mean(axis=1), [-np.log(true_p)])
     if k == 2:
-        brier = (scores - (truth == 1)) ** 2
-        hit, confidence = (truth == 1).astype(float), scores
+        brier = (proba[:, 1] - (truth == 1)) ** 2
+        hit, confidence = (truth == 1).astype(float), proba[:, 1]
     else:
         onehot = np.eye(k)[truth]
         brier = ((proba - onehot) ** 2).sum(axis=1)
-        top = proba.argmax(axis=1)
-        hit, confidence = (top == truth).astype(float), proba.max(axis=1)
+        hit, confidence = (proba.argmax(axis=1) == truth).astype(float), proba.max(axis=1)
     out["brier"] = resampler.interval(lambda v: v.mean(axis=1), [brier])
     out["ece"] = resampler.interval(_ece, [hit, confidence])
     return out
-
-
-def _macro(
-    truth: np.ndarray,
-    levels: list[tuple[int, np.ndarray, int, np.ndarray]],
-    metric: Callable[..., np.ndarray],
-    exact: Callable[..., float],
-    resampler: Resampler,
-) -> tuple[float, tuple[float, float] | None]:
-    """A one-vs-rest macro average over the classes present, with its interval."""
-    point_parts = [
-        exact(truth == c, column)
-        for c, _, _, column in levels
-        if 0 < (truth == c).sum() < truth.size
-    ]
-    point = float(np.mean(point_parts)) if point_parts else float("nan")
-
-    def stat(t: np.ndarray, *coded: np.ndarray) -> np.ndarray:
-        parts = [metric(lv, t == c, n) for (c, _, n, _), lv in zip(levels, coded, strict=True)]
-        with np.errstate(invalid="ignore"):
-            stacked = np.vstack(parts)
-            valid = np.isfinite(stacked)
-            total = np.where(valid, stacked, 0.0).sum(axis=0)
-            return np.where(valid.any(axis=0), total / np.maximum(valid.sum(axis=0), 1), np.nan)
-
-    arrays = [truth, *(coded for _, coded, _, _ in levels)]
-    return resampler.interval(stat, arrays, point=point)
 
 
 def classification_details(

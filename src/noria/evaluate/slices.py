@@ -93,11 +93,17 @@ def _categorical(name: str, values: Any, max_values: int, min_rows: int) -> Slic
 
 
 def _numeric(name: str, values: np.ndarray, bins: int, fmt: Any) -> SliceColumn | None:
+    """Quantile bins, or ``None`` when the column has at most ``bins`` distinct values (then
+    it is sliced as categorical). The quantiles are computed once, at ``k / (2 bins)``: when
+    they repeat, the distinct values are counted; the bin edges are every second of them."""
     missing = np.isnan(values)
     present = values[~missing]
     if present.size == 0:
         return None
-    edges = np.unique(np.quantile(present, np.linspace(0, 1, bins + 1)[1:-1]))
+    quantiles = np.quantile(present, np.linspace(0, 1, 2 * bins + 1))
+    if np.unique(quantiles).size <= bins and np.unique(present).size <= bins:
+        return None
+    edges = np.unique(quantiles[2:-1:2])
     edges = edges[(edges > present.min()) & (edges <= present.max())]
     codes = np.searchsorted(edges, values, side="right").astype(np.int32)
     bounds = [*edges.tolist()]
@@ -140,16 +146,9 @@ def slice_columns(
     for name in columns if columns is not None else list(frame.columns):
         series = frame[name]
         column: SliceColumn | None
-        if (
-            pd.api.types.is_bool_dtype(series)
-            or not (
-                pd.api.types.is_numeric_dtype(series)
-                or pd.api.types.is_datetime64_any_dtype(series)
-            )
-            or series.nunique(dropna=True) <= bins
-        ):
-            column = _categorical(str(name), series, max_values, min_rows)
-        elif pd.api.types.is_datetime64_any_dtype(series):
+        column: SliceColumn | None = None
+        numeric = pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series)
+        if pd.api.types.is_datetime64_any_dtype(series):
             stamps = pd.to_datetime(series)
             values = stamps.astype("int64").to_numpy(dtype=float)
             values[stamps.isna().to_numpy()] = np.nan
@@ -158,9 +157,11 @@ def slice_columns(
                 return str(pd.Timestamp(int(v)).date())
 
             column = _numeric(str(name), values, bins, when)
-        else:
-            values = pd.to_numeric(series, errors="coerce").to_numpy(dtype=float)
+        elif numeric:
+            values = series.to_numpy(dtype=float, na_value=np.nan)
             column = _numeric(str(name), values, bins, _text)
+        if column is None:  # text, booleans, or few distinct values
+            column = _categorical(str(name), series, max_values, min_rows)
         if column is not None:
             out.append(column)
     return out
@@ -209,12 +210,11 @@ def slice_table(
 # --------------------------------------------------------------------------- weak segments
 
 
-def _sums(codes: np.ndarray, loss: np.ndarray, k: int) -> tuple[np.ndarray, ...]:
-    return (
-        np.bincount(codes, minlength=k).astype(float),
-        np.bincount(codes, weights=loss, minlength=k),
-        np.bincount(codes, weights=loss * loss, minlength=k),
-    )
+def _sums(codes: np.ndarray, loss: np.ndarray, k: int, binary: bool) -> tuple[np.ndarray, ...]:
+    """Rows, sum and sum of squares of the loss per code (for a 0/1 loss the two sums agree)."""
+    count = np.bincount(codes, minlength=k).astype(float)
+    total = np.bincount(codes, weights=loss, minlength=k)
+    return count, total, total if binary else np.bincount(codes, weights=loss * loss, minlength=k)
 
 
 def _welch(
@@ -270,6 +270,7 @@ def weak_segments(
         ``values``, ``rows``, ``mean_loss``, ``rest_loss``, ``p``, ``q`` and ``excess``.
     """
     loss = np.asarray(loss, dtype=float)
+    binary = bool(np.isin(loss, (0.0, 1.0)).all())
     n = loss.size
     total, total_sq = float(loss.sum()), float((loss * loss).sum())
     overall = total / n if n else 0.0
@@ -278,7 +279,7 @@ def weak_segments(
     singles: dict[tuple[int, int], tuple[float, float, float]] = {}
     for j, column in enumerate(columns):
         k = len(column.labels)
-        cnt, s, q = _sums(column.codes, loss, k)
+        cnt, s, q = _sums(column.codes, loss, k, binary)
         p, mean = _welch(cnt, s, q, n - cnt, total - s, total_sq - q)
         for code in range(k):
             singles[(j, code)] = (cnt[code], s[code], q[code])
@@ -301,7 +302,7 @@ def weak_segments(
         for b in pair_columns[a_pos + 1 :]:
             ka, kb = len(columns[a].labels), len(columns[b].labels)
             code = columns[a].codes.astype(np.int64) * kb + columns[b].codes
-            cnt, s, q = _sums(code, loss, ka * kb)
+            cnt, s, q = _sums(code, loss, ka * kb, binary)
             p, mean = _welch(cnt, s, q, n - cnt, total - s, total_sq - q)
             for cell in np.flatnonzero((cnt >= min_rows) & (n - cnt > 0)):
                 ca, cb = divmod(int(cell), kb)
