@@ -249,6 +249,15 @@ class LoopSpec(_Model):
     rollback: MetricFloor | None = None
 
 
+class EvaluationSpec(_Model):
+    """``noria evaluate``: intervals, weak segments, fairness (:mod:`noria.evaluate`)."""
+
+    sensitive: list[str] = Field(default_factory=list, description="columns judged for fairness")
+    bootstrap: int = Field(200, ge=20, le=10_000, description="bootstrap resamples")
+    min_segment_rows: int | None = Field(None, ge=5, description="null: 1 % of rows, >= 30")
+    alpha: float = Field(0.05, gt=0, lt=1, description="false discovery rate of weak segments")
+
+
 class Spec(_Model):
     """The whole of ``noria.yaml``."""
 
@@ -268,6 +277,7 @@ class Spec(_Model):
     serve: ServeSpec = ServeSpec()
     monitor: MonitorSpec = MonitorSpec()
     loop: LoopSpec = LoopSpec()
+    evaluation: EvaluationSpec = EvaluationSpec()
 
 
 def _lines(node: Any, prefix: tuple[str, ...], out: dict[tuple[str, ...], int]) -> None:
@@ -468,4 +478,10 @@ loop:                             # `noria loop` (or `noria loop --once` from cr
   shadow: false                   # also compare it with the champion on labelled live traffic
   rollback: null                  # {{metric: accuracy, below: 0.7}}: restore the previous
                                   # champion when the new one falls below this floor
+
+evaluation:                       # `noria evaluate NAME@VERSION`
+  sensitive: []                   # columns whose groups are compared (fairness), e.g. [sex]
+  bootstrap: 200                  # resamples behind every 95 % interval
+  min_segment_rows: null          # fewest rows of a weak segment; null = 1 % of rows, >= 30
+  alpha: 0.05                     # false discovery rate of the weak-segment search
 """
