@@ -636,7 +636,10 @@ def final_model(
     the training part) fitted again on every labelled row, the holdout included, as FLAML and
     AutoGluon do: more data for the model that serves, while the holdout metrics stay those of
     the evaluated model, which never saw the holdout. ``train``: the evaluated model itself.
-    A model that cannot be cloned (a user's own step) is registered as evaluated, with a note.
+
+    Raises:
+        ConfigError: ``refit: all`` with a model (from a user's own ``model`` step) that
+            scikit-learn cannot clone.
     """
     import pandas as pd
     from sklearn.base import clone
@@ -648,9 +651,11 @@ def final_model(
     inner = model.model if isinstance(model, CalibratedClassifier) else model
     try:
         fresh = clone(inner)
-    except Exception as exc:  # a model noria did not build: keep it as evaluated
-        set_tag("refit_note", f"not refitted on all rows ({type(exc).__name__}: {exc})"[:500])
-        return model
+    except Exception as exc:  # a model noria did not build
+        raise ConfigError(
+            f"`models.refit: all` cannot refit the model of step 'model' on all rows "
+            f"({type(inner).__name__} cannot be cloned: {exc}); set `models.refit: train`"
+        ) from exc
     started = time.perf_counter()
     data = pd.concat([splits["train"], splits["test"]], ignore_index=True)
     fresh.fit(data.drop(columns=[problem["target"]]), data[problem["target"]])
@@ -667,6 +672,7 @@ def registered_model(
     splits: dict[str, pd.DataFrame],
     candidates: dict[str, Any],
     model_name: str,
+    refit: str,
 ) -> dict[str, Any]:
     """Register ``final_model`` as the next version of ``model_name``.
 
@@ -685,8 +691,9 @@ def registered_model(
     signature = [{"name": str(c), "dtype": str(t)} for c, t in train.dtypes.items()]
     metric = problem["metric"]
     verdict = beats(metric, evaluation.get(metric), baseline["holdout"].get(metric))
-    final_id, evaluated_id = ctx.input_artifacts["final_model"], ctx.input_artifacts.get("model")
-    refitted = evaluated_id is not None and final_id != evaluated_id
+    evaluated_id = ctx.input_artifacts["model"]
+    refitted = refit == "all"
+    final_id = ctx.input_artifacts["final_model"] if refitted else evaluated_id
     n_train, n_test = len(splits["train"]), len(splits["test"])
     params: dict[str, Any] = {
         "family": candidates["best"],
