@@ -115,6 +115,8 @@ def baseline_cv_score(
     validation rows of a single class).
     """
     targets = np.asarray(y) if task != "regression" else np.asarray(y, dtype=float)
+    if task != "regression" and not classes:  # every fold knows every class
+        classes = sorted((v.item() if hasattr(v, "item") else v for v in set(targets)), key=_order)
     scores = []
     for fit_rows, valid_rows in folds:
         rule = fit_baseline(task, targets[fit_rows], classes)

@@ -99,7 +99,11 @@ class Predictor:
             classes = [c.item() if hasattr(c, "item") else c for c in sklearn_model.classes_]
         self.classes = classes if self.task == "classification" else []
         self._class_array = np.asarray(self.classes, dtype=object)
-        threshold = model_version.params.get("threshold")
+        threshold = model_version.params.get("threshold")  # else the model's own, if any
+        if threshold is None and fast is not None:
+            threshold = fast.head.get("threshold")
+        if threshold is None and sklearn_model is not None:
+            threshold = getattr(sklearn_model, "threshold", None)
         binary = len(self.classes) == 2
         self.threshold = float(threshold) if binary and threshold is not None else None
         self.path = "onnx" if onnx_session else "compiled" if fast is not None else "sklearn"
