@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 from typing import Any
@@ -294,9 +295,14 @@ def test_threshold_on_a_multiclass_target_is_a_clear_error(tmp_path: Path) -> No
         noria.Project(tmp_path).run()
 
 
-def test_model_that_does_not_beat_the_baseline_is_flagged(tmp_path: Path) -> None:
+def test_model_that_does_not_beat_the_baseline_is_flagged(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     """Whether a card holder is a student says little about default: with `metric: accuracy`
     the model cannot do better than always "No". It is registered, flagged and explained."""
+    from noria.registry import model_card
+    from tests.conftest import cli
+
     project = _chosen_project(
         tmp_path,
         _default_frame(),
@@ -305,15 +311,21 @@ def test_model_that_does_not_beat_the_baseline_is_flagged(tmp_path: Path) -> Non
         {},
         **{"metric: auto": "metric: accuracy", "drop: []": "drop: [balance, income]"},
     )
-    result = project.run()
-    base = result["baseline"]
-    assert base["holdout"]["accuracy"] == pytest.approx(result["evaluation"]["accuracy"])
-    assert base["cv"] == pytest.approx(0.9667, abs=0.002) and "majority class" in base["rule"]
+    code, out, err = cli(capsys, "run", "--path", str(tmp_path))
+    assert code == 0, err
+    assert "warning: this model does not beat the trivial baseline (majority class" in out
+    assert "accuracy 0.9665 vs 0.9665; the loop will not promote it" in out
     version = resolve(project.metadata, "t@1")
     assert version.params["beats_baseline"] is False
     assert version.description.startswith("warning: this model does not beat the trivial")
-    assert project.metadata.tags(result.run_id)["beats_baseline"] == "false"
-    assert result["registered_model"]["warning"] == version.description
+    assert project.metadata.tags(version.run_id)["beats_baseline"] == "false"
+    assert version.metrics["baseline_accuracy"] == version.metrics["accuracy"]
+    card = model_card(project.metadata, version)
+    assert "- beats_baseline: False" in card and "warning: this model" in card
+    assert "- rows_raw: 10,000" in card and "- params: defaults" in card  # not 1e+04, not {}
+    code, out, _ = cli(capsys, "show", version.run_id[:8], "--path", str(tmp_path))
+    assert code == 0 and "beats the baseline │ NO" in out
+    assert re.search(r"rows_raw +│ 10,000 ", out)
     project.close()
 
 
