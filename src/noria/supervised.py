@@ -523,7 +523,7 @@ def _calibrated(
     tune = binary and threshold is None and metric in THRESHOLD_METRICS
     if not weighted and not tune:
         if threshold is None:
-            log_params({"calibration": "none", "threshold": 0.5 if binary else None})
+            log_params({"calibration": "none", **({"threshold": 0.5} if binary else {})})
             return est  # the most probable class: the threshold 0.5
         log_params({"calibration": "none", "threshold": threshold})
         return CalibratedClassifier(
@@ -568,7 +568,7 @@ def _calibrated(
     log_params(
         {
             "calibration": "temperature and class biases" if weighted else "none",
-            "threshold": threshold,
+            **({"threshold": threshold} if binary else {}),
         }
     )
     log_metric("calibration_seconds", time.perf_counter() - started)

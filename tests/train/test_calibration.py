@@ -90,3 +90,19 @@ def test_decide_and_weights() -> None:
     assert uses_class_weights({"scale_pos_weight": 9.0}) and uses_class_weights(
         {"is_unbalance": True}
     )
+
+
+def test_scaling_of_three_classes_matches_each_class_rate() -> None:
+    from sklearn.datasets import load_iris
+
+    data = load_iris()
+    keep = np.r_[0:50, 50:70, 100:110]  # 50 setosa, 20 versicolor, 10 virginica
+    x, y = data.data[keep], data.target_names[data.target[keep]]
+    classes = sorted(set(y))
+    model = make_pipeline(StandardScaler(), LogisticRegression(C=0.05, class_weight="balanced"))
+    proba = model.fit(x, y).predict_proba(x)
+    t, bias = fit_scaling(proba, y, classes)
+    calibrated = apply_scaling(proba, t, bias)
+    rates = [np.mean(y == c) for c in classes]
+    assert np.allclose(calibrated.mean(axis=0), rates, atol=1e-3)
+    assert not np.allclose(proba.mean(axis=0), rates, atol=0.02)

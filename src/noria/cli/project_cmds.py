@@ -321,16 +321,9 @@ def _version_facts(m: Any) -> dict[str, Any]:
         which = "all labelled rows" if p.get("refit") == "all" else "the training part only"
         facts["fitted on"] = f"{which} ({number_text(p['rows_fitted'])} rows)"
     if "baseline" in p:
-        metric = next((k for k in m.metrics if f"baseline_{k}" in m.metrics), None)
-        verdict = {True: "yes", False: "NO", None: "unknown"}[p.get("beats_baseline")]
-        facts["beats the baseline"] = verdict
-        facts["baseline"] = p["baseline"]
-        if metric is not None:
-            facts["baseline"] += "; " + ", ".join(
-                f"{k}={m.metrics[f'baseline_{k}']:.4f}"
-                for k in m.metrics
-                if f"baseline_{k}" in m.metrics
-            )
+        facts["beats the baseline"] = {True: "yes", False: "NO"}.get(p.get("beats_baseline"), "-")
+        scores = [f"{k}={v:.4f}" for k, v in m.metrics.items() if k.startswith("baseline_")]
+        facts["baseline"] = "; ".join([p["baseline"], ", ".join(s[9:] for s in scores)])
     return facts
 
 
@@ -352,7 +345,7 @@ def _print_mapping(title: str, values: dict[str, Any]) -> None:
     table.add_column("value")
     for k, v in values.items():
         text = value_text(v)
-        table.add_row(k, text if len(text) <= 200 else text[:197] + "...")
+        table.add_row(k, text if len(text) <= 300 else text[:297] + "...")
     console().print(table)
 
 
