@@ -476,108 +476,49 @@ def model(
         )
     if problem["task"] != "classification" or not hasattr(est, "predict_proba"):
         return est
-    return _calibrated(
+    from noria.train.calibration import calibrate
+
+    started = time.perf_counter()
+    calibrated, facts = calibrate(
         est,
         x,
         y,
-        problem,
-        candidates["best_params"],
-        search_settings,
-        split_method,
-        time_column,
-        threshold,
-        seed,
+        metric=problem["metric"],
+        params=candidates["best_params"],
+        threshold=threshold,
+        folds=lambda: _cv_folds(
+            x, y, "classification", search_settings, split_method, time_column, seed
+        ),
     )
+    log_params(facts)
+    if calibrated is not est:
+        log_metric("calibration_seconds", time.perf_counter() - started)
+    return calibrated
 
 
-def _calibrated(
-    est: Any,
-    x: pd.DataFrame,
+def _cv_folds(
+    frame: pd.DataFrame,
     y: pd.Series,
-    problem: dict[str, Any],
-    params: dict[str, Any],
+    task: str,
     search_settings: dict[str, Any],
     split_method: str,
     time_column: str | None,
-    threshold: float | None,
     seed: int,
-) -> Any:
-    """``est`` with calibrated probabilities and a threshold where needed (else ``est``)."""
-    import numpy as np
-    from sklearn.base import clone
+) -> list[Any]:
+    """The search's cross-validation folds of the training part (``frame``, targets ``y``)."""
+    from noria.train.calibration import cv_folds
 
-    from noria.train.calibration import (
-        THRESHOLD_METRICS,
-        CalibratedClassifier,
-        apply_scaling,
-        choose_threshold,
-        cv_folds,
-        fit_scaling,
-        out_of_fold_proba,
-        uses_class_weights,
-    )
-
-    classes = [c.item() if hasattr(c, "item") else c for c in est.classes_]
-    binary, metric = len(classes) == 2, problem["metric"]
-    weighted = uses_class_weights(params)
-    tune = binary and threshold is None and metric in THRESHOLD_METRICS
-    if not weighted and not tune:
-        if threshold is None:
-            log_params({"calibration": "none", **({"threshold": 0.5} if binary else {})})
-            return est  # the most probable class: the threshold 0.5
-        log_params({"calibration": "none", "threshold": threshold})
-        return CalibratedClassifier(
-            est, threshold=threshold, how=f"threshold {threshold:g} (models.threshold)"
-        )
-    started = time.perf_counter()
     validation = search_settings["validation"]
     if validation == "auto":
         validation = "time" if split_method == "time" else "kfold"
-    order = x[time_column].to_numpy() if time_column and time_column in x.columns else None
-    folds = cv_folds(
+    order = frame[time_column].to_numpy() if time_column and time_column in frame else None
+    return cv_folds(
         y,
-        task="classification",
+        task=task,
         validation=validation,
         n_folds=search_settings["folds"],
         seed=seed,
         order=order,
-    )
-    oof, rows = out_of_fold_proba(lambda: clone(est), x, y, folds, classes)
-    truth = y.to_numpy()[rows]
-    how: list[str] = []
-    temperature, bias = 1.0, None
-    if weighted:
-        temperature, bias = fit_scaling(oof, truth, classes)
-        oof = apply_scaling(oof, temperature, bias)
-        how.append(
-            f"probabilities calibrated (class weights were used): temperature {temperature:.3g}, "
-            f"class biases {', '.join(f'{b:+.3g}' for b in bias)}, fitted on out-of-fold "
-            f"predictions of {len(folds)} folds of the training part"
-        )
-    if binary:
-        if threshold is None:
-            threshold = choose_threshold(oof[:, 1], truth == classes[1], metric)
-            rule = (
-                f"maximises F1 on out-of-fold predictions (metric {metric})"
-                if metric in THRESHOLD_METRICS
-                else f"the most probable class on calibrated probabilities (metric {metric})"
-            )
-        else:
-            rule = "models.threshold"
-        how.append(f"threshold {threshold:.4g}: {rule}")
-    log_params(
-        {
-            "calibration": "temperature and class biases" if weighted else "none",
-            **({"threshold": threshold} if binary else {}),
-        }
-    )
-    log_metric("calibration_seconds", time.perf_counter() - started)
-    return CalibratedClassifier(
-        est,
-        temperature=temperature,
-        bias=None if bias is None else np.asarray(bias),
-        threshold=threshold,
-        how="; ".join(how),
     )
 
 
@@ -604,24 +545,12 @@ def baseline(
     search's cross-validation folds (``cv``: its row on the leaderboard).
     """
     from noria.evaluate.baseline import baseline_cv_score, baseline_scores, fit_baseline
-    from noria.train.calibration import cv_folds
 
     target, task, metric = problem["target"], problem["task"], problem["metric"]
     train, test = splits["train"], splits["test"]
     rule = fit_baseline(task, train[target], problem["classes"] or None)
     holdout = baseline_scores(rule, test[target])
-    validation = search_settings["validation"]
-    if validation == "auto":
-        validation = "time" if split_method == "time" else "kfold"
-    order = train[time_column].to_numpy() if time_column and time_column in train else None
-    folds = cv_folds(
-        train[target],
-        task=task,
-        validation=validation,
-        n_folds=search_settings["folds"],
-        seed=seed,
-        order=order,
-    )
+    folds = _cv_folds(train, train[target], task, search_settings, split_method, time_column, seed)
     cv = baseline_cv_score(task, metric, train[target], folds, problem["classes"] or None)
     log_metrics({f"baseline_{k}": v for k, v in holdout.items()})
     return {"rule": rule.describe(), "metric": metric, "holdout": holdout, "cv": cv}

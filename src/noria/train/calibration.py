@@ -47,6 +47,7 @@ __all__ = [
     "THRESHOLD_METRICS",
     "CalibratedClassifier",
     "apply_scaling",
+    "calibrate",
     "choose_threshold",
     "cv_folds",
     "decide",
@@ -309,3 +310,79 @@ class CalibratedClassifier:
             threshold=self.threshold,
             how=self.how,
         )
+
+
+def calibrate(
+    est: Any,
+    x: Any,
+    y: Any,
+    *,
+    metric: str,
+    params: Mapping[str, Any],
+    threshold: float | None,
+    folds: Callable[[], Sequence[tuple[np.ndarray, np.ndarray]]],
+) -> tuple[Any, dict[str, Any]]:
+    """A fitted classifier with calibrated probabilities and its threshold, where needed.
+
+    Probabilities are calibrated when ``params`` reweight the classes
+    (:func:`uses_class_weights`); a binary classifier's threshold is ``threshold`` when given,
+    else chosen for ``metric`` (:func:`choose_threshold`). Out-of-fold predictions (one fit
+    per fold of ``folds()``, called only then) are made only when one of the two needs them.
+
+    Args:
+        est: the scikit-learn classifier fitted on ``(x, y)`` (cloned for the folds).
+        x: the training part's features (a DataFrame).
+        y: its targets (a Series).
+        metric: the run's metric.
+        params: the winning hyperparameters.
+        threshold: ``models.threshold`` (binary only), or ``None``.
+        folds: gives the cross-validation folds of ``(x, y)``.
+
+    Returns:
+        ``(model, facts)``: ``est`` itself when nothing is needed (its labels are the most
+        probable class: the threshold 0.5), else a :class:`CalibratedClassifier`; ``facts``
+        are ``calibration`` and ``threshold`` for the run's params.
+    """
+    from sklearn.base import clone
+
+    classes = [c.item() if hasattr(c, "item") else c for c in est.classes_]
+    binary = len(classes) == 2
+    weighted = uses_class_weights(params)
+    facts: dict[str, Any] = {"calibration": "temperature and class biases" if weighted else "none"}
+    if not weighted and (not binary or (threshold is None and metric not in THRESHOLD_METRICS)):
+        if not binary:
+            return est, facts
+        if threshold is None:
+            return est, {**facts, "threshold": 0.5}
+        how = f"threshold {threshold:g}: models.threshold"
+        return CalibratedClassifier(est, threshold=threshold, how=how), {
+            **facts,
+            "threshold": threshold,
+        }
+    cv = list(folds())
+    oof, rows = out_of_fold_proba(lambda: clone(est), x, y, cv, classes)
+    truth = np.asarray(y)[rows]
+    how: list[str] = []
+    temperature, bias = 1.0, None
+    if weighted:
+        temperature, bias = fit_scaling(oof, truth, classes)
+        oof = apply_scaling(oof, temperature, bias)
+        how.append(
+            f"calibrated on out-of-fold predictions ({len(cv)} folds of the training part; "
+            f"class weights were used): temperature {temperature:.3g}, class biases "
+            + ", ".join(f"{b:+.3g}" for b in bias)
+        )
+    if binary:
+        if threshold is not None:
+            rule = "models.threshold"
+        elif metric in THRESHOLD_METRICS:
+            threshold = choose_threshold(oof[:, 1], truth == classes[1], metric)
+            rule = f"maximises F1 on out-of-fold predictions (metric {metric})"
+        else:
+            threshold, rule = 0.5, f"the most probable class (metric {metric})"
+        how.append(f"threshold {threshold:.4g}: {rule}")
+        facts["threshold"] = threshold
+    model = CalibratedClassifier(
+        est, temperature=temperature, bias=bias, threshold=threshold, how="; ".join(how)
+    )
+    return model, facts
