@@ -19,7 +19,12 @@ How (decided here; cheap and sound):
   logit. The biases undo the prior shift that class weights cause (the exact correction for a
   model that is calibrated on the weighted data is ``b_c = log(prior_c / weighted prior_c)``
   with ``t = 1``), and the temperature corrects over- or under-confidence; at the optimum the
-  mean calibrated probability of each class equals its rate in the training part. Isotonic
+  mean calibrated probability of each class equals its rate in the training part. The exact
+  correction alone (no folds, no cost) was measured and rejected: on ISLR Default (3.3 %
+  positives, balanced weights) it brought the holdout's mean probability to 3.7 % for the
+  linear model but to 2.4 % for boosting and 0.9 % for a random forest, whose weighted
+  probabilities are not calibrated in the first place; the fitted map gave 3.3-4.0 % for all
+  four. The cost is one fit per fold (about 2-3 refits). Isotonic
   regression or scikit-learn's ``CalibratedClassifierCV`` were not chosen: the first has a
   step per distinct value and needs many rows per class, the second refits the model once
   per fold for every prediction (an ensemble) or hides the map from the fast serving path.
