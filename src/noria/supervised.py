@@ -451,6 +451,15 @@ def model(
     from noria.features.preprocess import ColumnPlan
     from noria.train.search import build_model
 
+    if threshold is not None and (
+        problem["task"] != "classification" or len(problem["classes"]) != 2
+    ):
+        raise ConfigError(
+            f"`models.threshold: {threshold}` applies to binary classification only; this is "
+            f"{problem['task']}"
+            + (f" with {len(problem['classes'])} classes" if problem["classes"] else "")
+            + ": remove it from noria.yaml"
+        )
     est = build_model(
         candidates["best"],
         candidates["best_params"],
@@ -465,15 +474,6 @@ def model(
     x, y = train.drop(columns=[problem["target"]]), train[problem["target"]]
     est.fit(x, y)
     log_params({"family": candidates["best"], **candidates["best_params"]})
-    if threshold is not None and (
-        problem["task"] != "classification" or len(problem["classes"]) != 2
-    ):
-        raise ConfigError(
-            f"`models.threshold: {threshold}` applies to binary classification only; this is "
-            f"{problem['task']}"
-            + (f" with {len(problem['classes'])} classes" if problem["classes"] else "")
-            + ": remove it from noria.yaml"
-        )
     if problem["task"] != "classification" or not hasattr(est, "predict_proba"):
         return est
     from noria.train.calibration import calibrate
