@@ -19,6 +19,7 @@ BENCHMARKS = {
     "serving": "bench.serving",
     "automl": "bench.automl",
     "drift": "bench.drift",
+    "ui": "bench.ui",
 }
 
 
@@ -32,7 +33,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("names", nargs="*", metavar="NAME", help="benchmarks to run (all if none)")
     parser.add_argument("--list", action="store_true", help="list the benchmarks and exit")
     parser.add_argument("--rounds", type=int, help="rounds of alternating measurements")
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    # a benchmark's own options (`python -m bench automl --part tuning --budget 30`)
+    options = None
+    if extra:
+        module = _module(args.names[0]) if len(args.names) == 1 else None
+        if module is None or not hasattr(module, "parse_options"):
+            parser.error(f"unrecognized arguments: {' '.join(extra)}")
+        options = module.parse_options(extra)
     if args.list:
         for name in BENCHMARKS:
             print(f"{name:10} {_module(name).TITLE}")
@@ -47,7 +55,7 @@ def main(argv: list[str] | None = None) -> int:
         module = _module(name)
         rounds = args.rounds or module.DEFAULT_ROUNDS
         start = time.perf_counter()
-        report = module.run(rounds)
+        report = module.run(rounds, options) if options is not None else module.run(rounds)
         report.meta["elapsed_s"] = round(time.perf_counter() - start, 1)
         path = write_results(report)
         log(f"{name}: done in {report.meta['elapsed_s']} s; results in {path}")

@@ -1,7 +1,9 @@
-"""`python -m bench.automl [--budget 30[,60]] [--sets a,b] [--rounds N] [--no-warm]`.
+"""`python -m bench.automl [--part tuning|confirmation|all] [--budget 30[,60]] [--sets a,b]
+[--rounds N] [--no-warm] [--list]`.
 
 Runs the automl benchmark with a subset of its matrix, writes bench/results/automl.json and
-prints the per-set table and the summary table.
+prints the per-set table and the summary table. ``python -m bench automl`` takes the same
+options.
 """
 
 from __future__ import annotations
@@ -12,29 +14,25 @@ import time
 
 from bench import automl
 from bench._common import format_table, log, write_results
+from bench.automl import suite
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point; returns the exit status."""
     parser = argparse.ArgumentParser(prog="python -m bench.automl", description=__doc__)
-    parser.add_argument("--budget", help="budget(s) in seconds, comma-separated (30,60)")
-    parser.add_argument("--sets", help=f"data sets, comma-separated ({','.join(automl.SETS)})")
+    automl.add_arguments(parser)
     parser.add_argument("--rounds", type=int, default=automl.DEFAULT_ROUNDS)
-    parser.add_argument("--no-warm", action="store_true", help="skip the warm-start timing")
-    parser.add_argument("--list", action="store_true", help="list the data sets and exit")
+    parser.add_argument("--list", action="store_true", help="list the data sets and parts")
     args = parser.parse_args(argv)
     if args.list:
-        print("\n".join(automl.SETS))
+        for name in suite.SETS:
+            kind = "classification" if name in suite.CLASSIFICATION else "regression"
+            print(f"{name:16} {kind:15} {suite.part_of(name)}")
         return 0
-    opts = automl.Options()
     try:
-        if args.budget:
-            opts.budgets = automl.parse_budgets(args.budget)
-        if args.sets:
-            opts.sets = automl.parse_sets(args.sets)
+        opts = automl.options_from(args)
     except ValueError as exc:
         parser.error(str(exc))
-    opts.warm = not args.no_warm
     start = time.perf_counter()
     report = automl.run(args.rounds, opts)
     report.meta["elapsed_s"] = round(time.perf_counter() - start, 1)

@@ -99,3 +99,43 @@ def compare(
         low, high = (float(v) for v in np.nanpercentile(diff, [2.5, 97.5]))
         out[name] = Comparison(best, point[name] - point[best], low, high, high >= 0)
     return point, out
+
+
+def _interval(diff: np.ndarray) -> tuple[float, float]:
+    low, high = (float(v) for v in np.nanpercentile(diff, [2.5, 97.5]))
+    return low, high
+
+
+def compare_anchors(
+    task: str,
+    y: np.ndarray,
+    preds: Mapping[str, np.ndarray],
+    classes: Sequence[str],
+    anchors: Sequence[str],
+    pairs: Sequence[tuple[str, str]] = (),
+    n_boot: int = N_BOOT,
+    seed: int = BOOT_SEED,
+) -> tuple[dict[str, float], dict[str, Comparison], dict[str, Comparison]]:
+    """Point scores; each competitor against the best anchor other than itself; given pairs.
+
+    `anchors`: the competitors a "best other" is chosen among (by the point score), e.g. the
+    peers without noria's own variants. `pairs`: (a, b) pairs whose paired difference a - b is
+    wanted too, keyed "a-b" in the third result (its ``best_other`` is b). Every comparison uses
+    the same bootstrap draws.
+    """
+    names = list(preds)
+    point = {n: float(scores(np.ones((1, len(y))), task, y, preds[n], classes)[0]) for n in names}
+    weights = draws(len(y), n_boot, seed)
+    boot = {n: scores(weights, task, y, preds[n], classes) for n in names}
+
+    def versus(a: str, b: str) -> Comparison:
+        low, high = _interval(boot[a] - boot[b])
+        return Comparison(b, point[a] - point[b], low, high, high >= 0)
+
+    best: dict[str, Comparison] = {}
+    for name in names:
+        others = [a for a in anchors if a in point and a != name]
+        if others:
+            best[name] = versus(name, max(others, key=lambda o: point[o]))
+    paired = {f"{a}-{b}": versus(a, b) for a, b in pairs if a in point and b in point}
+    return point, best, paired

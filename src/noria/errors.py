@@ -18,6 +18,8 @@ class                  exit  HTTP  for
 ``Unauthorized``       2     401   a missing or wrong bearer token (the server)
 ``PayloadTooLarge``    2     413   a request body over the server's size limit
 ``StoreError``         1     500   the metadata or artifact store is unusable or corrupt
+``StoreUnavailable``   2     503   the store cannot be used now, for a reason the user can fix:
+                                   locked by another process, a full disk, a damaged file
 =====================  ====  ====  ==========================================================
 
 This module imports nothing heavy: it is imported by everything.
@@ -38,6 +40,7 @@ __all__ = [
     "PromotionRefused",
     "StepError",
     "StoreError",
+    "StoreUnavailable",
     "Unauthorized",
     "UserError",
     "did_you_mean",
@@ -119,6 +122,17 @@ class PayloadTooLarge(UserError):
 
 class StoreError(NoriaError):
     """The metadata or artifact store is unusable (corrupt file, failed hash check)."""
+
+
+class StoreUnavailable(StoreError):
+    """The store cannot be used now, for a reason the user can fix (exit 2, HTTP 503).
+
+    Locked by another process past the wait, a full disk, a damaged or missing database file:
+    the message names the file and what to do.
+    """
+
+    exit_code = 2
+    http_status = 503
 
 
 def did_you_mean(name: str, choices: Iterable[str]) -> str:

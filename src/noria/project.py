@@ -92,6 +92,7 @@ class Project:
             ConfigError: ``noria.yaml`` exists (and not ``force``), or ``task`` is invalid.
             DataError: the data cannot be read, or has no column ``target``.
         """
+        from noria.data.reserved import check_feature_names
         from noria.data.sources import read_source
         from noria.errors import did_you_mean
         from noria.spec import render_spec
@@ -110,6 +111,7 @@ class Project:
                 f"{data}: no column '{target}'{did_you_mean(target, map(str, frame.columns))}; "
                 f"columns are: {', '.join(map(str, frame.columns))}"
             )
+        check_feature_names([str(c) for c in frame.columns if c != target], str(data))
         root.mkdir(parents=True, exist_ok=True)
         project_name = name or _slug(root.name)
         text = render_spec(name=project_name, source=source, target=target, task=task)

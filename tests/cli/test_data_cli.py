@@ -71,3 +71,27 @@ def test_validate_outside_a_project_needs_a_schema(
     code, out, _ = cli(capsys, "validate", str(data), "--schema", str(schema), "--path",
                        str(tmp_path))  # fmt: skip
     assert code == 1 and "outside [-, 0]" in out
+
+
+def test_validate_a_scoring_batch_without_the_target(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (project / "noria.yaml").write_text(
+        (project / "noria.yaml").read_text().replace(
+            "checks: []", "checks:\n    - {column: y, not_null: true}"
+        )
+    )
+    assert "column: y" in (project / "noria.yaml").read_text()
+    code, _, err = cli(capsys, "schema", "infer", "--path", str(project))
+    assert code == 0, err
+    batch = project / "data" / "batch.csv"
+    batch.write_text("id,age,plan\n100,21,free\n101,22,pro\n")
+    code, out, err = cli(capsys, "validate", str(batch), "--path", str(project))
+    assert code == 0, out + err
+    assert "no target column 'y'" in out and "passed" in out
+    with_target = project / "data" / "labelled.csv"
+    with_target.write_text("id,age,plan,y\n100,21,free,\n101,22,pro,1\n")
+    code, out, _ = cli(capsys, "validate", str(with_target), "--path", str(project))
+    assert code == 1 and "y: not_null" in out  # a labelled batch keeps the target's checks
+    code, out, err = cli(capsys, "validate", str(with_target), "--scoring", "--path", str(project))
+    assert code == 0, out + err

@@ -265,3 +265,73 @@ def test_penguins_measurements_are_numeric(penguins_csv: Path) -> None:
     frame = read_source(str(penguins_csv))
     assert pd.api.types.is_numeric_dtype(frame["bill_length_mm"])
     assert int(frame["bill_length_mm"].isna().sum()) == 2
+
+
+# ------------------------------------------------------------------ one reader of types (issue 10)
+
+
+def test_yes_no_and_true_false_text_stays_text(tmp_path: Path) -> None:
+    path = _write(tmp_path / "a.csv", "smoker,flag,tf,n\nyes,Y,true,1\nno,N,false,2\nyes,,true,3\n")
+    frame = read_source(str(path))
+    assert frame["smoker"].tolist() == ["yes", "no", "yes"]
+    assert frame["flag"].tolist()[:2] == ["Y", "N"] and frame["tf"].tolist()[0] == "true"
+    assert frame["n"].tolist() == [1, 2, 3]
+
+
+def test_scoring_reads_known_columns_with_the_training_types(tmp_path: Path) -> None:
+    from noria.data.sources import iter_frames
+
+    path = _write(tmp_path / "s.csv", "zip,x\n01234,1\n02345,2.5\n")
+    [frame] = list(iter_frames(path, types={"zip": "VARCHAR", "x": "DOUBLE"}))
+    assert frame["zip"].tolist() == ["01234", "02345"] and frame["x"].tolist() == [1.0, 2.5]
+    bad = _write(tmp_path / "b.csv", "zip,x\n01234,1\n02345,lots\n")
+    with pytest.raises(DataError) as exc:
+        list(iter_frames(bad, types={"zip": "VARCHAR", "x": "DOUBLE"}))
+    assert "'lots' is not a number" in _one_line(exc) and "line 3" in str(exc.value)
+
+
+# ------------------------------------------------------------------ reader errors (issue 12)
+
+
+def test_a_spreadsheet_with_a_csv_name_is_named_with_the_export(tmp_path: Path) -> None:
+    import zipfile
+
+    path = tmp_path / "sales.csv"
+    with zipfile.ZipFile(path, "w") as book:  # the parts every .xlsx has
+        book.writestr("[Content_Types].xml", "<Types/>")
+        book.writestr("xl/workbook.xml", "<workbook/>")
+        book.writestr("xl/worksheets/sheet1.xml", "<worksheet/>")
+    with pytest.raises(DataError) as exc:
+        read_source(str(path))
+    message = _one_line(exc)
+    assert "Excel workbook" in message and "save it with File > Save As > CSV" in message
+    assert "UTF-8 (" not in message and "iconv" not in message
+    old = _write(tmp_path / "old.csv", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 512)
+    with pytest.raises(DataError, match=r"old Excel workbook \(\.xls\)"):
+        read_source(str(old))
+
+
+def test_semicolons_and_decimal_commas_are_detected(tmp_path: Path) -> None:
+    penguins = load_penguins().dropna().head(20)
+    path = tmp_path / "eu.csv"
+    penguins.to_csv(path, sep=";", decimal=",", index=False)
+    assert "39,1" in path.read_text()
+    frame = read_source(str(path))
+    assert frame["bill_length_mm"].dtype == "float64"
+    assert frame["bill_length_mm"].tolist() == penguins["bill_length_mm"].tolist()
+    assert frame["species"].tolist() == penguins["species"].tolist()
+
+
+def test_parquet_with_nested_columns_is_refused_naming_the_column(tmp_path: Path) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pa.table({"x": [1, 2], "tags": [["a", "b"], ["c"]]})
+    pq.write_table(table, tmp_path / "t.parquet")
+    with pytest.raises(DataError) as exc:
+        read_source(str(tmp_path / "t.parquet"))
+    assert "column 'tags' holds list values" in _one_line(exc)
+    struct = pa.table({"x": [1], "where": [{"lat": 1.0, "lon": 2.0}]})
+    pq.write_table(struct, tmp_path / "s.parquet")
+    with pytest.raises(DataError, match="column 'where' holds struct values"):
+        read_source(str(tmp_path / "s.parquet"))

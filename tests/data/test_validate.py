@@ -164,8 +164,10 @@ def test_check_errors_name_the_check(batch: pd.DataFrame) -> None:
         parse_checks([{"column": "a", "rnage": [0, 1]}])
     with pytest.raises(DataError, match=r"column 'agee' is not in .*did you mean 'age'"):
         validate_frame(batch, None, parse_checks([{"column": "agee", "not_null": True}]))
-    with pytest.raises(ConfigError, match=re.escape("check 'sql nonsense ((': the SQL expr")):
-        validate_frame(batch, None, parse_checks([{"sql": "nonsense (("}]))
+    with pytest.raises(ConfigError, match=re.escape("checks[0]: sql 'nonsense ((' is refused")):
+        parse_checks([{"sql": "nonsense (("}])
+    with pytest.raises(ConfigError, match=re.escape("check 'sql nope > 1': the SQL expr")):
+        validate_frame(batch, None, parse_checks([{"sql": "nope > 1"}]))
 
 
 def test_checks_over_distinct_values_count_as_per_row() -> None:

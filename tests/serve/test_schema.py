@@ -50,3 +50,61 @@ def test_rows_of_the_wrong_shape_are_named() -> None:
     with pytest.raises(DataError, match=r"data\[0\]: expected a list of 3 values, got an object"):
         SIG.from_split(["a", "b", "s"], [{"a": 1}])
     assert np.array_equal(SIG.from_records([{"a": 1, "b": 2, "s": "x"}]).values["b"], [2.0])
+
+
+USED = Signature(
+    [
+        {"name": "n", "dtype": "int64", "min": 0, "max": 10},
+        {"name": "c", "dtype": "str", "values": ["no", "yes"]},
+        {"name": "k", "dtype": "str", "used": False},  # constant at training: dropped
+    ]
+)
+
+
+def test_a_column_training_dropped_may_be_left_out() -> None:
+    cols = USED.from_records([{"n": 1, "c": "yes"}, {"n": 2, "c": "no", "k": "lab"}])
+    assert cols.values["k"].tolist() == [None, "lab"]
+    assert USED.from_split(["n", "c"], [[1, "yes"]]).values["k"].tolist() == [None]
+    assert USED.from_mapping({"n": [1], "c": ["no"]}).values["k"].tolist() == [None]
+    with pytest.raises(DataError, match=r"missing column 'c'; the model needs n, c$"):
+        USED.from_records([{"n": 1}])
+    with pytest.raises(DataError, match="unknown column 'z'"):
+        USED.from_records([{"n": 1, "c": "no", "z": 1}])
+
+
+def test_unseen_out_of_range_and_narrowed_values_are_counted() -> None:
+    from noria.serve.schema import input_metrics
+
+    sig = Signature(USED_SPEC)
+    cols = sig.from_records(
+        [{"n": 16.7, "c": "maybe", "k": None}, {"n": 3, "c": "yes", "k": None},
+         {"n": -1, "c": None, "k": None}]
+    )  # fmt: skip
+    assert cols.counts.unseen == {"c": 1}
+    assert cols.counts.out_of_range == {"n": 2} and cols.counts.narrowed == {"n": 1}
+    sig.from_split(["n", "c"], [[2.5, "maybe"]])
+    assert sig.totals.unseen == {"c": 2} and sig.totals.narrowed == {"n": 2}
+    lines = input_metrics(sig.totals, "m")
+    assert 'noria_input_unseen_categories_total{model="m",column="c"} 2' in lines
+    assert "# TYPE noria_input_narrowed_total counter" in lines
+
+
+USED_SPEC = [
+    {"name": "n", "dtype": "int64", "min": 0, "max": 10},
+    {"name": "c", "dtype": "str", "values": ["no", "yes"]},
+    {"name": "k", "dtype": "str", "used": False},
+]
+
+
+def test_signature_of_records_the_plan() -> None:
+    import pandas as pd
+
+    from noria.data.schema import signature_of
+
+    frame = pd.DataFrame({"n": [1, 5, 3], "c": ["yes", "no", None], "k": ["x", "x", "x"]})
+    plan = {"numeric": ["n"], "onehot": ["c"], "dropped": {"k": "constant"}}
+    assert signature_of(frame, plan) == [
+        {"name": "n", "dtype": "int64", "min": 1, "max": 5},
+        {"name": "c", "dtype": str(frame["c"].dtype), "values": ["no", "yes"]},
+        {"name": "k", "dtype": str(frame["k"].dtype), "used": False},
+    ]

@@ -217,6 +217,7 @@ def main() -> None:
         **summary(result, search_s, a.budget),
         "predict_s": predict_s,
         "version": version,
+        "noria_file": noria.__file__,
         "notes": list(getattr(result, "warnings", []) or []),
     }
     first_points, _ = trial_points(result, wall0, perf0)

@@ -3,7 +3,9 @@
 ``noria validate`` checks a file against the project's schema (``validation.schema`` in
 ``noria.yaml``, default ``noria.schema.yaml``) and user checks (``validation.checks``), prints a
 table of the checks, and exits 1 when an error-level check fails (2 on a user error such as an
-unreadable file). Outside a project it runs with ``--schema`` alone. ``noria schema infer``
+unreadable file). Outside a project it runs with ``--schema`` alone. With ``--scoring``, or by
+itself when the batch has no target column, it checks a scoring batch: the target's schema
+rules and checks are left out. ``noria schema infer``
 profiles the training data (``data.source``, or ``--data``), writes the schema YAML, and keeps
 the training profile in ``.noria/reference_profile.json`` for the skew checks.
 """
@@ -70,6 +72,9 @@ def validate(
     ),
     data_format: str = typer.Option("auto", "--format", help="auto, csv, parquet or json."),
     skew: bool = typer.Option(True, "--skew/--no-skew", help="Compare with the training profile."),
+    scoring: bool = typer.Option(
+        False, "--scoring", help="A batch to score: no target (automatic when it is missing)."
+    ),
 ) -> None:
     """Check DATA against the schema and the checks of noria.yaml; exit 1 if an error fails."""
     import time
@@ -95,6 +100,19 @@ def validate(
         )
     reference = _reference(project) if skew else None
     base = Path.cwd()
+    target = project.spec.target if project is not None and project.spec is not None else None
+    if target and not scoring:
+        from noria.data.sources import columns_of
+
+        if target not in columns_of(data, format=data_format, base=base):
+            scoring = True
+            console().print(
+                f"no target column '{target}' in {data}: checking it as a scoring batch "
+                "(--scoring)",
+                markup=False,
+            )
+    if scoring and target:
+        loaded, checks = _without_target(loaded, checks, target)
     start = time.perf_counter()
     result = validate_file(
         data,
@@ -116,6 +134,17 @@ def validate(
         console().print(f"report: {written}")
     if not result.passed:
         raise SystemExit(1)  # an error-level check failed (not a user error: exit 1, not 2)
+
+
+def _without_target(schema: Any, checks: list[Any], target: str) -> tuple[Any, list[Any]]:
+    """The schema and checks of a scoring batch: the target's rules left out."""
+    from dataclasses import replace
+
+    kept = [c for c in checks if getattr(c, "column", None) != target]
+    if schema is None or target not in schema.columns:
+        return schema, kept
+    columns = {name: col for name, col in schema.columns.items() if name != target}
+    return replace(schema, columns=columns), kept
 
 
 def _reference(project: Project | None) -> Any:

@@ -178,13 +178,16 @@ def serve(
     port: Optional[int] = typer.Option(None, "--port", help="Port (8000; 0 picks a free one)."),  # noqa: UP045
     no_log: bool = typer.Option(False, "--no-log", help="Do not log predictions."),
     onnx: str = typer.Option("auto", "--onnx", help="auto, never or always use ONNX Runtime."),
+    insecure: bool = typer.Option(
+        False, "--insecure", help="Serve beyond loopback without NORIA_TOKEN (a warning)."
+    ),
     path: Path = typer.Option(Path("."), "--path", help="The project folder."),
 ) -> None:
     """Serve a model over HTTP: /predict, /invocations (MLflow), /v2 (KServe), /metrics."""
     import socket
 
+    from noria.serve.app import exposure, settings_from_project
     from noria.serve.app import serve as run_server
-    from noria.serve.app import settings_from_project
 
     project = _project(path)
     settings = settings_from_project(
@@ -194,7 +197,9 @@ def serve(
         port=port,
         log_predictions=False if no_log else None,
         onnx=onnx,
+        insecure=insecure or None,
     )
+    exposure(settings)  # refuse before binding; serve() prints the warning of --insecure
     sock = socket.socket(socket.AF_INET6 if ":" in settings.host else socket.AF_INET)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
@@ -225,10 +230,21 @@ def predict(
     model: str = typer.Option(..., "--model", "-m", help="NAME@ALIAS or NAME@VERSION."),
     input_path: Path = typer.Option(..., "--input", "-i", help="CSV, Parquet or JSON lines."),
     output: Path = typer.Option(..., "--output", "-o", help="CSV, Parquet or JSON lines."),
+    keep: list[str] = typer.Option(
+        [], "--keep", "-k", help="An input column to carry into the output (repeatable)."
+    ),
+    extra: str = typer.Option(
+        "reject", "--extra", help="reject or ignore (carry into the output) unknown columns."
+    ),
     chunk_rows: int = typer.Option(50_000, "--chunk-rows", help="Rows per chunk."),
     path: Path = typer.Option(Path("."), "--path", help="The project folder."),
 ) -> None:
-    """Score a file with a registered model, streaming in chunks."""
+    """Score a file with a registered model, streaming in chunks.
+
+    The target column, when the file has it, is not given to the model: it is kept in the output
+    and the metrics it allows are printed. Other columns the model does not take pass through
+    with --keep COLUMN, or all of them with --extra ignore.
+    """
     from noria.serve.batch import score_file
     from noria.serve.predictor import Predictor
 
@@ -236,6 +252,9 @@ def predict(
     predictor = Predictor.load(
         project.metadata, project.artifacts, model, cache_dir=project.home / "serve"
     )
+    target = predictor.model_version.params.get("target")
+    if target is None and project.spec is not None and project.spec.name == predictor.name:
+        target = project.spec.target  # a version registered before the target was recorded
     out = console()
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
@@ -249,14 +268,33 @@ def predict(
         disable=not out.is_terminal,
     ) as bar:
         task = bar.add_task("score", total=None)
-        rows = score_file(
+        result = score_file(
             predictor,
             input_path,
             output,
             chunk_rows=chunk_rows,
             progress=lambda n: bar.advance(task, n),
+            target=target,
+            keep=keep,
+            extra=extra,
         )
     out.print(
-        f"scored {rows:,} rows with {predictor.name} version {predictor.version} "
-        f"({predictor.path}) → {output}"
+        f"scored {result.rows:,} rows with {predictor.name} version {predictor.version} "
+        f"({predictor.path}) → {output}",
+        markup=False,
     )
+    if result.passed:
+        out.print(f"passed through: {', '.join(result.passed)}", markup=False)
+    if result.target is not None:
+        if result.metrics:
+            scores = ", ".join(f"{k}={v:.4f}" for k, v in result.metrics.items())
+            out.print(
+                f"against '{result.target}' ({result.labelled:,} labelled rows): {scores}",
+                markup=False,
+            )
+        elif result.metrics_error:
+            out.print(f"note: no metrics: {result.metrics_error}", markup=False)
+        else:
+            out.print(f"note: '{result.target}' is empty in every row: no metrics", markup=False)
+    if result.counts:
+        out.print(f"note: accepted, but new to the model: {result.counts.summary()}", markup=False)

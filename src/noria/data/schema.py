@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from noria.errors import ConfigError, did_you_mean
+from noria.yamlfile import load_yaml
 
 if TYPE_CHECKING:
     from noria.data.profile import ColumnProfile, Profile
@@ -44,9 +45,11 @@ __all__ = [
     "TYPES",
     "ColumnSchema",
     "Schema",
+    "dtype_kind",
     "infer_schema",
     "infer_schema_from_data",
     "load_schema",
+    "signature_of",
     "type_of",
 ]
 
@@ -285,7 +288,7 @@ def load_schema(path: str | Path) -> Schema:
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{file}: cannot be read ({exc})") from None
     try:
-        raw = yaml.safe_load(text)
+        raw, _ = load_yaml(text, file)  # no aliases: no alias bomb, no recursion
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{file}:{mark.line + 1}" if mark else str(file)
@@ -377,3 +380,66 @@ def infer_schema_from_data(
         return schema, profile
     finally:
         con.close()
+
+
+# ------------------------------------------------------------------ a model's signature
+
+
+#: Most distinct values of a categorical column a signature lists (more: no unseen-value count).
+MAX_SIGNATURE_VALUES = 1000
+
+
+def dtype_kind(dtype: str) -> str:
+    """``number``, ``string``, ``bool`` or ``datetime`` for a pandas dtype string."""
+    d = dtype.lower()
+    if d.startswith(("float", "int", "uint", "timedelta")):
+        return "number"
+    if d in ("bool", "boolean"):
+        return "bool"
+    if d.startswith("datetime"):
+        return "datetime"
+    return "string"
+
+
+def signature_of(frame: Any, plan: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
+    """The signature of a model trained on ``frame`` (its feature columns, the target left out).
+
+    Each column gets its ``name`` and pandas ``dtype``; with the column plan of training
+    (:meth:`noria.features.preprocess.ColumnPlan.to_dict`), a column the plan dropped gets
+    ``used: false`` (the server lets a request leave it out), a numeric feature its training
+    ``min`` and ``max``, and a categorical string feature its ``values`` (at most
+    :data:`MAX_SIGNATURE_VALUES`): the facts :class:`noria.serve.schema.InputCounts` counts.
+
+    Args:
+        frame: The training features as a pandas DataFrame.
+        plan: The column plan as a dict, or ``None`` (name and dtype only).
+    """
+    import pandas as pd
+
+    plan = plan or {}
+    dropped = set(plan.get("dropped", {}) or {})
+    numeric = set(plan.get("numeric", ()) or ())
+    categorical = set(plan.get("onehot", ()) or ()) | set(plan.get("high_cardinality", ()) or ())
+    out: list[dict[str, Any]] = []
+    for name, dtype in frame.dtypes.items():
+        entry: dict[str, Any] = {"name": str(name), "dtype": str(dtype)}
+        kind = dtype_kind(str(dtype))
+        series = frame[name]
+        if name in dropped:
+            entry["used"] = False
+        elif name in numeric and kind == "number":
+            values = pd.to_numeric(series, errors="coerce").astype("float64")
+            lo, hi = values.min(), values.max()
+            if pd.notna(lo) and pd.notna(hi) and math.isfinite(lo) and math.isfinite(hi):
+                entry["min"], entry["max"] = _plain_number(lo), _plain_number(hi)
+        elif name in categorical and kind == "string":
+            distinct = series.dropna().astype(str).unique()
+            if len(distinct) <= MAX_SIGNATURE_VALUES:
+                entry["values"] = sorted(str(v) for v in distinct)
+        out.append(entry)
+    return out
+
+
+def _plain_number(value: Any) -> int | float:
+    number = float(value)
+    return int(number) if number.is_integer() and abs(number) < 2**53 else number

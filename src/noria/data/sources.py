@@ -13,9 +13,23 @@ the user. Decisions worth knowing:
   row is an error instead of a silently re-sniffed dialect or padded NULLs. ``#`` is not a comment
   marker (DuckDB's sniffer would otherwise drop rows starting with ``#``). All CSV files of one
   source must share the delimiter.
+* Values keep the form they have in the file: DuckDB may guess integers, decimals, dates and
+  timestamps for a CSV column, never booleans or times of day (:data:`CSV_TYPES`), so a column of
+  ``yes``/``no`` (or ``Y``/``N``, ``T``/``F``, ``true``/``false``) stays text and a model trained
+  on it answers ``yes``/``no``. Training, validation, batch scoring and the server all read through
+  this module, so one file gives one set of column types everywhere.
+* The dialect is read from the file: the delimiter from the header line, and a decimal comma
+  (``1,5``) when the delimiter is not ``,`` and the numbers of the first lines use one.
+* A spreadsheet (``.xlsx``, ``.xls``, ``.ods``) or a Parquet file with a ``.csv`` name is named as
+  such, with the way to export a CSV, instead of a confusing encoding error.
+* Parquet (or JSON) columns of lists, structs or maps are refused with the column's name: a model
+  cannot use them, and scoring could not read them back.
 * Duplicate column names are an error (DuckDB would silently rename the second ``a`` to ``a_1``).
 * A file with a header and no rows, or an empty JSON array, is an error ("has no data rows").
 * Compressed files (``.csv.gz``, ``.jsonl.zst``, …) are read by DuckDB as they are.
+
+:func:`iter_frames` streams one file in chunks (batch scoring) with the same rules, reading the
+columns a model knows with the types it was trained on.
 
 Not here: fingerprinting files (``fingerprint_files``), validation against a schema, profiling,
 databases and remote URLs.
@@ -28,18 +42,33 @@ import csv
 import glob
 import gzip
 import io
+import itertools
 import os
 import re
+import zipfile
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pandas as pd
 
 from noria.errors import ConfigError, DataError, did_you_mean
 
-__all__ = ["FORMATS", "format_of", "read_source", "resolve_files"]
+__all__ = [
+    "CSV_TYPES",
+    "FORMATS",
+    "CsvDialect",
+    "columns_of",
+    "csv_dialect",
+    "csv_relation",
+    "format_of",
+    "iter_frames",
+    "read_source",
+    "resolve_files",
+]
 
 #: The values ``data.format`` accepts.
 FORMATS: tuple[str, ...] = ("auto", "csv", "parquet", "json")
@@ -57,6 +86,9 @@ _EXTENSIONS: dict[str, str] = {
 _COMPRESSIONS: tuple[str, ...] = (".gz", ".gzip", ".zst")
 _DELIMITERS: tuple[str, ...] = (",", "\t", ";", "|")
 _HINT = "check `data.source` in noria.yaml"
+#: The types DuckDB may guess for a CSV column. No BOOLEAN: ``yes``/``no``, ``T``/``F`` and
+#: ``true``/``false`` stay the text they are in the file; no TIME: a time of day stays text.
+CSV_TYPES: tuple[str, ...] = ("BIGINT", "DOUBLE", "DATE", "TIMESTAMP", "VARCHAR")
 _GLOB_CHARS = re.compile(r"[*?\[]")
 
 
@@ -153,9 +185,76 @@ def read_source(source: str, *, format: str = "auto", base: Path | None = None) 
     Raises:
         ConfigError: ``format`` is not one of :data:`FORMATS`.
         DataError: A file is missing, empty, has no data rows, has a ragged row, is not UTF-8,
-            is a corrupt Parquet file, has a duplicate column name, or is otherwise unreadable;
-            files of different formats; an unknown extension with ``format="auto"``.
+            is a spreadsheet or a corrupt Parquet file, has a duplicate column name or a column
+            of lists, structs or maps, or is otherwise unreadable; files of different formats;
+            an unknown extension with ``format="auto"``.
     """
+    files, fmt = _files_and_format(source, format, base)
+    con = duckdb.connect()
+    try:
+        relation = _relation(con, files, fmt)
+        df = _fetch_all(con, relation, files, fmt)
+    finally:
+        con.close()
+
+    if len(df) == 0:
+        where = str(files[0]) if len(files) == 1 else f"'{source}' ({len(files)} files)"
+        only = " (only a header)" if fmt == "csv" else ""
+        raise DataError(f"{where}: has no data rows{only}; add rows or {_HINT}")
+    return df
+
+
+def iter_frames(
+    path: str | os.PathLike[str],
+    *,
+    chunk_rows: int = 50_000,
+    types: Mapping[str, str] | None = None,
+    format: str = "auto",
+) -> Iterator[pd.DataFrame]:
+    """Stream one file as DataFrames of ``chunk_rows`` rows, read as :func:`read_source` reads.
+
+    Args:
+        path: The file (CSV, Parquet or JSON; compressed CSV and JSON too).
+        chunk_rows: Rows per frame (rounded up to DuckDB's vectors of 2,048 rows).
+        types: DuckDB types of columns whose type is known (a model's signature): a CSV column
+            is read as that type instead of a guess from this file's first rows, so ``01234``
+            stays text where the training file had text. Names the file lacks are skipped.
+        format: As in :func:`read_source`.
+
+    Raises:
+        DataError: As :func:`read_source`; a value that is not of its column's known type (the
+            message names the column, the value and the line).
+    """
+    files, fmt = _files_and_format(str(path), format, None)
+    vectors = max(1, -(-chunk_rows // 2048))
+    con = duckdb.connect()
+    try:
+        relation = _relation(con, files, fmt, types=types)
+        try:
+            result = con.execute(f"SELECT * FROM {relation}")
+            while True:
+                frame = result.fetch_df_chunk(vectors)
+                if len(frame) == 0:
+                    break
+                yield frame
+        except duckdb.Error as exc:
+            raise DataError(_read_error(files, fmt, str(exc), types)) from exc
+    finally:
+        con.close()
+
+
+def columns_of(source: str, *, format: str = "auto", base: Path | None = None) -> list[str]:
+    """The column names of a source's files (from the header or the schema; nothing else read)."""
+    files, fmt = _files_and_format(source, format, base)
+    con = duckdb.connect()
+    try:
+        relation = _relation(con, files, fmt)
+        return [str(r[0]) for r in _describe(con, relation, files, fmt)]
+    finally:
+        con.close()
+
+
+def _files_and_format(source: str, format: str, base: Path | None) -> tuple[list[Path], str]:
     if format not in FORMATS:
         raise ConfigError(
             f"`data.format`: unknown format '{format}'{did_you_mean(format, FORMATS)}; "
@@ -166,23 +265,110 @@ def read_source(source: str, *, format: str = "auto", base: Path | None = None) 
     for file in files:
         if file.stat().st_size == 0:
             raise DataError(f"{file}: the file is empty (0 bytes); add data or {_HINT}")
+    return files, fmt
 
-    con = duckdb.connect()
+
+def _relation(
+    con: duckdb.DuckDBPyConnection,
+    files: list[Path],
+    fmt: str,
+    *,
+    types: Mapping[str, str] | None = None,
+) -> str:
+    """The DuckDB table expression that reads ``files`` (checked: header, dialect, nesting)."""
+    listing = "[" + ", ".join(_sql_str(str(f)) for f in files) + "]"
+    if fmt == "csv":
+        return csv_relation(files, types=types)[0]
+    if fmt == "parquet":
+        for file in files:
+            try:
+                top = con.execute(
+                    "SELECT column_name FROM (DESCRIBE SELECT * FROM read_parquet(?))", [str(file)]
+                ).fetchall()
+            except duckdb.Error as exc:
+                raise DataError(
+                    f"{file}: not a valid Parquet file (corrupt or truncated: "
+                    f"{_one_line(str(exc))}); write it again or {_HINT}"
+                ) from exc
+            _check_parquet_duplicates(file, [name for (name,) in top])
+        relation = f"read_parquet({listing}, union_by_name=true)"
+    else:
+        relation = f"read_json_auto({listing}, union_by_name=true)"
+    _check_flat(_describe(con, relation, files, fmt), files)
+    return relation
+
+
+def _describe(
+    con: duckdb.DuckDBPyConnection, relation: str, files: list[Path], fmt: str
+) -> list[tuple[Any, ...]]:
     try:
-        if fmt == "csv":
-            df = _read_csv(con, files)
-        elif fmt == "parquet":
-            df = _read_parquet(con, files)
-        else:
-            df = _read_json(con, files)
-    finally:
-        con.close()
+        return con.execute(f"DESCRIBE SELECT * FROM {relation}").fetchall()
+    except duckdb.Error as exc:
+        raise DataError(_read_error(files, fmt, str(exc), None)) from exc
 
-    if len(df) == 0:
-        where = str(files[0]) if len(files) == 1 else f"'{source}' ({len(files)} files)"
-        only = " (only a header)" if fmt == "csv" else ""
-        raise DataError(f"{where}: has no data rows{only}; add rows or {_HINT}")
-    return df
+
+def _fetch_all(
+    con: duckdb.DuckDBPyConnection, relation: str, files: list[Path], fmt: str
+) -> pd.DataFrame:
+    try:
+        return con.sql(f"SELECT * FROM {relation}").df()
+    except duckdb.Error as exc:
+        raise DataError(_read_error(files, fmt, str(exc), None)) from exc
+
+
+def _read_error(
+    files: list[Path], fmt: str, message: str, types: Mapping[str, str] | None
+) -> str:
+    """A one-line explanation of a DuckDB error while reading ``files``."""
+    if fmt == "csv":
+        cast = re.search(r"Could not convert string \"(.*?)\" to '?(\w+)'?", message)
+        column = re.search(r'(?:column|Column) "?([^"\s]+)"?', message)
+        line = re.search(r"Line:\s*(\d+)", message)
+        if cast and types:
+            where = f" line {line.group(1)}" if line else ""
+            name = f" column '{column.group(1)}'" if column else ""
+            want = _TYPE_WORDS.get(cast.group(2), cast.group(2))
+            return (
+                f"{files[0]}{where}{name}: '{cast.group(1)}' is not {want} as the column was in "
+                "the training data; fix the value (or leave it empty for a missing one)"
+            )
+        dialects = {f: csv_dialect(f)[0].delimiter for f in files}
+        return _diagnose_csv(files, dialects, message)
+    if fmt == "parquet":
+        return (
+            f"{_culprit(files, message)}: cannot read the Parquet data: {_one_line(message)}; "
+            f"write the file again or {_HINT}"
+        )
+    return _diagnose_json(files, message)
+
+
+_TYPE_WORDS = {
+    "DOUBLE": "a number",
+    "BIGINT": "a whole number",
+    "BOOLEAN": "true or false",
+    "TIMESTAMP": "a date and time",
+    "DATE": "a date",
+}
+
+
+def _check_flat(described: list[tuple[Any, ...]], files: list[Path]) -> None:
+    """Refuse a column of lists, structs or maps, naming it (a model cannot use one)."""
+    for name, dtype, *_ in described:
+        upper = str(dtype).upper()
+        kind = (
+            "struct" if upper.startswith("STRUCT") else
+            "map" if upper.startswith("MAP") else
+            "union" if upper.startswith("UNION") else
+            "list" if upper.endswith("]") else None
+        )  # fmt: skip
+        if kind is None:
+            continue
+        where = str(files[0]) if len(files) == 1 else f"{files[0]} (one of {len(files)} files)"
+        raise DataError(
+            f"{where}: column '{name}' holds {kind} values ({dtype}); noria reads flat columns "
+            "only: write its parts as columns of their own (or as one JSON string), or leave the "
+            "column out of the file"
+        )
 
 
 # --------------------------------------------------------------------------------------- format
@@ -258,6 +444,50 @@ def _not_utf8_message(path: Path, exc: _NotUtf8) -> str:
     )
 
 
+_EXPORT = (
+    "open it in Excel or LibreOffice Calc and save it with File > Save As > CSV UTF-8, or run "
+    "`python -c \"import pandas as pd; pd.read_excel('{path}').to_csv('{stem}.csv', "
+    "index=False)\"`"
+)
+
+
+def _check_text(path: Path) -> None:
+    """Refuse a file that is not text at all: a spreadsheet, a zip archive, a Parquet file."""
+    if path.suffix.lower() in _COMPRESSIONS:
+        return
+    with open(path, "rb") as fh:
+        magic = fh.read(8)
+    what = None
+    if magic.startswith(b"PK\x03\x04"):
+        what = "a zip archive"
+        try:
+            with zipfile.ZipFile(path) as archive:
+                names = set(archive.namelist())
+        except (zipfile.BadZipFile, OSError):
+            names = set()
+        if "xl/workbook.xml" in names:
+            what = "an Excel workbook (.xlsx, a zip archive)"
+        elif "content.xml" in names:
+            what = "an OpenDocument spreadsheet (.ods, a zip archive)"
+    elif magic.startswith(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"):
+        what = "an old Excel workbook (.xls)"
+    elif magic.startswith(b"PAR1"):
+        raise DataError(
+            f"{path}: this is a Parquet file, not CSV text, although its name ends in "
+            f"'{path.suffix}'; rename it to .parquet or set `data.format: parquet` in noria.yaml"
+        )
+    if what is None:
+        return
+    if what == "a zip archive":
+        fix = "unzip it and point `data.source` at the CSV file inside"
+    else:
+        fix = _EXPORT.format(path=path, stem=path.with_suffix(""))
+    raise DataError(
+        f"{path}: this is {what}, not a CSV file, although its name ends in '{path.suffix}'; "
+        f"{fix}"
+    )
+
+
 def _header(path: Path) -> tuple[str, list[str]]:
     """The delimiter and the column names of a CSV file, from its first line.
 
@@ -268,6 +498,7 @@ def _header(path: Path) -> tuple[str, list[str]]:
     tsv = name.endswith(".tsv")
     if path.suffix.lower() == ".zst":
         return ("\t" if tsv else ","), []
+    _check_text(path)
     with _open_text_bytes(path) as raw:
         try:
             first = next(_utf8_lines(raw), "").rstrip("\r\n")
@@ -296,33 +527,100 @@ def _check_duplicates(path: Path, columns: list[str]) -> None:
 NULL_STRINGS = ("", "NA", "N/A", "n/a", "NaN", "nan", "NULL", "null", "None", "<NA>", "#N/A")
 
 
-def _csv_options(delimiter: str) -> str:
+@dataclass(frozen=True)
+class CsvDialect:
+    """How a CSV file is written: its delimiter and its decimal mark (``.`` or ``,``)."""
+
+    delimiter: str = ","
+    decimal: str = "."
+
+
+def csv_dialect(path: Path) -> tuple[CsvDialect, list[str]]:
+    """The dialect and the column names of a CSV file, from its first lines.
+
+    The delimiter is tab for ``.tsv``, else whichever of ``,``, tab, ``;`` and ``|`` splits the
+    header into the most fields (``,`` on a tie). The decimal mark is ``,`` when the delimiter is
+    not ``,`` and the fields of the first lines have numbers with a comma (``1,5``) and none with
+    a point (``1.5``).
+
+    Raises:
+        DataError: The file is a spreadsheet, a zip or a Parquet file, or is not UTF-8.
+    """
+    delimiter, names = _header(path)
+    return CsvDialect(delimiter, _decimal(path, delimiter)), names
+
+
+_COMMA_NUMBER = re.compile(r"^\s*[+-]?\d*,\d+\s*$")
+_POINT_NUMBER = re.compile(r"^\s*[+-]?\d*\.\d+\s*$")
+
+
+def _decimal(path: Path, delimiter: str, lines: int = 500) -> str:
+    if delimiter == "," or path.suffix.lower() == ".zst":
+        return "."
+    comma = point = 0
+    with _open_text_bytes(path) as raw:
+        try:
+            head = list(itertools.islice(_utf8_lines(raw), lines + 1))
+        except _NotUtf8:
+            return "."
+    for fields in csv.reader(head[1:], delimiter=delimiter):
+        for field in fields:
+            if _COMMA_NUMBER.match(field):
+                comma += 1
+            elif _POINT_NUMBER.match(field):
+                point += 1
+    return "," if comma and not point else "."
+
+
+def _csv_options(delimiter: str, decimal: str = ".") -> str:
     # comment='' because DuckDB otherwise sniffs '#' as a comment marker and drops such rows
     nulls = "[" + ", ".join(_sql_str(v) for v in NULL_STRINGS) + "]"
+    candidates = "[" + ", ".join(_sql_str(t) for t in CSV_TYPES) + "]"
     return (
         f"header=true, delim={_sql_str(delimiter)}, quote='\"', escape='\"', comment='', "
-        f"skip=0, strict_mode=true, null_padding=false, union_by_name=true, nullstr={nulls}"
+        f"skip=0, strict_mode=true, null_padding=false, union_by_name=true, nullstr={nulls}, "
+        f"auto_type_candidates={candidates}, decimal_separator={_sql_str(decimal)}"
     )
 
 
-def _read_csv(con: duckdb.DuckDBPyConnection, files: list[Path]) -> pd.DataFrame:
-    delimiters: dict[Path, str] = {}
+def csv_relation(
+    files: list[Path], *, types: Mapping[str, str] | None = None
+) -> tuple[str, dict[Path, str]]:
+    """The DuckDB ``read_csv(…)`` expression for ``files``, and each file's delimiter.
+
+    Every file's header is checked (no duplicate names; one dialect for all files).
+
+    Args:
+        files: The CSV files of one source.
+        types: DuckDB types of known columns (see :func:`iter_frames`).
+
+    Raises:
+        DataError: A duplicate column name, files of different dialects, a file that is not a
+            CSV file (a spreadsheet, a zip, Parquet), or not UTF-8.
+    """
+    dialects: dict[Path, CsvDialect] = {}
+    names: list[str] = []
     for file in files:
-        delimiter, columns = _header(file)
+        dialect, columns = csv_dialect(file)
         _check_duplicates(file, columns)
-        delimiters[file] = delimiter
+        dialects[file] = dialect
+        names = names or columns
     first = files[0]
     for file in files[1:]:
-        if delimiters[file] != delimiters[first]:
+        if dialects[file].delimiter != dialects[first].delimiter:
             raise DataError(
-                f"{file} is separated by {_shown(delimiters[file])} but {first} by "
-                f"{_shown(delimiters[first])}; all CSV files of a source must use one delimiter"
+                f"{file} is separated by {_shown(dialects[file].delimiter)} but {first} by "
+                f"{_shown(dialects[first].delimiter)}; all CSV files of a source must use one "
+                "delimiter"
             )
+    decimal = "," if all(d.decimal == "," for d in dialects.values()) else "."
     listing = "[" + ", ".join(_sql_str(str(f)) for f in files) + "]"
-    try:
-        return con.sql(f"SELECT * FROM read_csv({listing}, {_csv_options(delimiters[first])})").df()
-    except duckdb.Error as exc:
-        raise DataError(_diagnose_csv(files, delimiters, str(exc))) from exc
+    options = _csv_options(dialects[first].delimiter, decimal)
+    known = {name: t for name, t in (types or {}).items() if name in set(names)}
+    if known:
+        listed = ", ".join(f"{_sql_str(n)}: {_sql_str(t)}" for n, t in known.items())
+        options += f", types={{{listed}}}"
+    return f"read_csv({listing}, {options})", {f: d.delimiter for f, d in dialects.items()}
 
 
 def _shown(delimiter: str) -> str:
@@ -417,28 +715,6 @@ def _diagnose_csv(files: list[Path], delimiters: dict[Path, str], message: str) 
 # -------------------------------------------------------------------------------------- Parquet
 
 
-def _read_parquet(con: duckdb.DuckDBPyConnection, files: list[Path]) -> pd.DataFrame:
-    for file in files:
-        try:
-            top = con.execute(
-                "SELECT column_name FROM (DESCRIBE SELECT * FROM read_parquet(?))", [str(file)]
-            ).fetchall()
-        except duckdb.Error as exc:
-            raise DataError(
-                f"{file}: not a valid Parquet file (corrupt or truncated: {_one_line(str(exc))}); "
-                f"write it again or {_HINT}"
-            ) from exc
-        _check_parquet_duplicates(file, [name for (name,) in top])
-    listing = "[" + ", ".join(_sql_str(str(f)) for f in files) + "]"
-    try:
-        return con.sql(f"SELECT * FROM read_parquet({listing}, union_by_name=true)").df()
-    except duckdb.Error as exc:
-        raise DataError(
-            f"{_culprit(files, str(exc))}: cannot read the Parquet data: {_one_line(str(exc))}; "
-            f"write the file again or {_HINT}"
-        ) from exc
-
-
 def _check_parquet_duplicates(file: Path, described: list[str]) -> None:
     """Raise on duplicate column names, which DuckDB renames (``a``, ``a_1``) when reading."""
     import pyarrow.parquet as pq
@@ -459,14 +735,6 @@ def _culprit(files: list[Path], message: str) -> str:
 
 
 # ----------------------------------------------------------------------------------------- JSON
-
-
-def _read_json(con: duckdb.DuckDBPyConnection, files: list[Path]) -> pd.DataFrame:
-    listing = "[" + ", ".join(_sql_str(str(f)) for f in files) + "]"
-    try:
-        return con.sql(f"SELECT * FROM read_json_auto({listing}, union_by_name=true)").df()
-    except duckdb.Error as exc:
-        raise DataError(_diagnose_json(files, str(exc))) from exc
 
 
 def _diagnose_json(files: list[Path], message: str) -> str:

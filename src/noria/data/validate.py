@@ -27,7 +27,9 @@ duplicates          a row equal to an earlier row (the copies)                 s
 regex               a string with no match of the pattern (``^…$`` to anchor)  user
 max_null_fraction   the share of nulls is above the bound                      user
 row_count           the row count is outside the bounds                        schema, user
-sql                 a boolean SQL expression over the row is false             user
+sql                 a boolean SQL expression over the row is false (one        user
+                    expression, no subquery; run without file access: see
+                    :mod:`noria.data.sqlcheck`)
 skew                the batch's distribution departs from the training         reference
                     profile: population stability index above the threshold    profile
 ==================  =========================================================  ==============
@@ -57,6 +59,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from noria.data.profile import DataSource, kind_of, quote
+from noria.data.sqlcheck import checked_expression, sandbox
+from noria.data.sqlcheck import predicate as sql_predicate
 from noria.errors import ConfigError, DataError, did_you_mean
 
 if TYPE_CHECKING:
@@ -362,8 +366,8 @@ def parse_checks(
             if not isinstance(value, int | float) or not 0 <= value <= 1:
                 raise ConfigError(f"{at}: max_null_fraction must be between 0 and 1")
             params = {"fraction": float(value)}
-        elif kind == "sql":
-            params = {"sql": str(value)}
+        elif kind == "sql":  # one expression over the row, nothing else (noria.data.sqlcheck)
+            params = {"sql": checked_expression(str(value), at)}
         elif value is not True:
             continue  # not_null: false, unique: false
         checks.append(Check(kind, column, severity, str(item.get("name", "")), params, "user"))
@@ -446,6 +450,8 @@ def validate_file(
     con = duckdb.connect()
     try:
         source = open_source(con, path, format=format, base=base)
+        if any(c.kind == "sql" for c in checks):
+            sandbox(con, source.files)  # a check reads the data, and no other file
         return _validate(con, source, schema, checks, reference, skew_threshold, split=False)
     finally:
         con.close()
@@ -472,6 +478,8 @@ def validate_frame(
     con = duckdb.connect()
     try:
         source = open_source(con, frame)
+        if any(c.kind == "sql" for c in checks):
+            sandbox(con, ())  # a check reads the frame, and no file
         return _validate(con, source, schema, checks, reference, skew_threshold, split=True,
                          frame=frame)  # fmt: skip
     finally:
@@ -738,7 +746,7 @@ def _predicate(check: Check, types: Mapping[str, str], declared: Mapping[str, st
     """SQL that is true for a failing row, or ``None`` for a check that is not per row."""
     kind, col, p = check.kind, check.column, check.params
     if kind == "sql":
-        return f"NOT coalesce(({p['sql']}), true)"
+        return sql_predicate(checked_expression(str(p["sql"]), f"check '{check.label}'"))
     if col is None or col not in types or kind in ("unique", "max_null_fraction"):
         return None
     dtype = types[col]

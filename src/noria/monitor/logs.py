@@ -1,7 +1,11 @@
 """The prediction log, read exactly once: which segments are new, and recording them as read.
 
-The server writes ``.noria/predictions/<model>/segment-NNNNNN.parquet`` segments that are never
-rewritten (:mod:`noria.serve.predlog`). The metadata store's ``monitor_segments`` table records
+The server writes ``.noria/predictions/<model>/segment-<time>-<hash>.parquet`` segments that are
+never rewritten (:mod:`noria.serve.predlog`); a name holds the hash of the segment's bytes and is
+never reused, so recording a name records that content: a segment deleted by a clean-up and a
+new one written after a restart never share a name (older versions numbered segments
+``segment-NNNNNN.parquet`` from zero in each empty folder, and a new segment could take the name of
+a consumed one: it was never monitored). The metadata store's ``monitor_segments`` table records
 every segment a monitor window consumed; :func:`commit_window` inserts the window and its
 segments in one transaction. So a monitor killed at any moment (``kill -9`` included) has either
 recorded a window with all of its segments or nothing at all, and the next run reads exactly the
@@ -25,7 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from noria.errors import StoreError
+from noria.errors import StoreError, UserError
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -50,7 +54,7 @@ class Segment:
     """One readable, not yet monitored segment of a prediction log.
 
     Attributes:
-        name: Its file name (``segment-000012.parquet``).
+        name: Its file name (``segment-<time>-<hash>.parquet``).
         table: Its rows (a pyarrow table).
     """
 
@@ -64,14 +68,34 @@ class Segment:
 
 
 def log_folder(home: Path, model: str) -> Path:
-    """Where the prediction log of ``model`` lives under a project's ``.noria`` folder."""
+    """Where the prediction log of ``model`` lives under a project's ``.noria`` folder.
+
+    Raises:
+        UserError: ``model`` is not a plain name (a path separator or ``..`` would put the log
+            outside ``.noria/predictions``).
+    """
+    if not model or model in (".", "..") or any(c in model for c in "/\\\0"):
+        raise UserError(
+            f"'{model}' is not a model name (no '/', '\\' or '..'); `noria models` lists them"
+        )
     return Path(home) / "predictions" / model
 
 
+def _order(path: Path) -> tuple[int, str] | None:
+    """Sort key of a segment's name: its time (or number, for older logs); ``None`` if not one."""
+    stamp, _, digest = path.stem.removeprefix("segment-").partition("-")
+    if not stamp.isdigit() or (digest and not all(c in "0123456789abcdef" for c in digest)):
+        return None
+    return int(stamp), digest
+
+
 def segment_paths(folder: Path) -> list[Path]:
-    """Every complete segment of a prediction log's folder, oldest first (none if no folder)."""
-    paths = [p for p in Path(folder).glob("segment-*.parquet") if p.stem[8:].isdigit()]
-    return sorted(paths, key=lambda p: int(p.stem[8:]))
+    """Every complete segment of a prediction log's folder, oldest first (none if no folder).
+
+    ``segment-<time>-<hash>.parquet`` by time; older logs' ``segment-NNNNNN.parquet`` first.
+    """
+    keyed = [(key, p) for p in Path(folder).glob("segment-*.parquet") if (key := _order(p))]
+    return [p for _, p in sorted(keyed)]
 
 
 def pending_segments(metadata: MetadataStore, folder: Path, model: str) -> list[str]:

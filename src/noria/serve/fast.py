@@ -9,6 +9,8 @@ builds (:mod:`noria.features.preprocess` feeding one estimator) into a :class:`F
 * estimators: histogram gradient boosting and random forests (every tree walked at once, one
   NumPy step per tree level), linear and logistic models (a matrix product).
 
+A :class:`noria.train.calibration.CalibratedClassifier` compiles as its pipeline plus its
+probability map and decision threshold (``head["calibration"]``, ``head["threshold"]``).
 Anything else (datetime parts, target encoding, LightGBM, a user's own estimator) raises
 :class:`NotCompilable`, and :mod:`noria.serve.predictor` keeps scikit-learn's own path. A
 compiled model is only ever used after a parity check against the original on probe rows
@@ -16,8 +18,11 @@ compiled model is only ever used after a parity check against the original on pr
 
 A :class:`FastModel` saves to one blob of NumPy arrays and JSON (:meth:`FastModel.dumps`), loaded
 without pickle and without importing scikit-learn or pandas: that is what makes ``noria serve``
-ready in well under two seconds. This module is not for training or for models noria did not
-build.
+ready in well under two seconds. The blob is a derived artifact, indexed by the model's artifact
+in ``.noria/serve/compiled.json``: when it is missing, damaged (its hash check fails) or of
+another format, :mod:`noria.serve.predictor` compiles it again from the registered model, with a
+warning (:func:`warn_rebuild`), rather than refuse to serve. This module is not for training or
+for models noria did not build.
 """
 
 from __future__ import annotations
@@ -30,7 +35,14 @@ from typing import Any
 import numpy as np
 import orjson
 
-__all__ = ["TOLERANCE", "FastModel", "NotCompilable", "compile_model", "probe_columns"]
+__all__ = [
+    "TOLERANCE",
+    "FastModel",
+    "NotCompilable",
+    "compile_model",
+    "probe_columns",
+    "warn_rebuild",
+]
 
 #: Largest absolute difference allowed between compiled and original outputs (probabilities or
 #: regression values, the latter relative to their scale).
@@ -49,6 +61,24 @@ _BIN_ROWS = 48
 
 class NotCompilable(Exception):
     """The model has a part :func:`compile_model` does not know; the message says which."""
+
+
+def warn_rebuild(name: str, version: int, index: Any, exc: BaseException) -> None:
+    """Warn that the compiled form of a model version is unusable and is made again.
+
+    Args:
+        name: the model. version: its version.
+        index: ``.noria/serve/compiled.json`` (for the message).
+        exc: why the stored compiled model could not be used.
+    """
+    import warnings
+
+    first = (str(exc).splitlines() or [type(exc).__name__])[0]
+    warnings.warn(
+        f"{name} version {version}: the compiled model indexed in {index} is unusable "
+        f"({first}); compiling it again from the registered model",
+        stacklevel=3,
+    )
 
 
 # --------------------------------------------------------------------------- the model
@@ -168,6 +198,14 @@ class FastModel:
         else:  # mean_proba: forests average normalised leaf distributions
             proba = raw
         assert self._classes is not None
+        calibration = self.head.get("calibration")
+        if calibration is not None or self.head.get("threshold") is not None:
+            from noria.train.calibration import apply_scaling, decide
+
+            if calibration is not None:
+                bias = self.arrays["calibration_bias"]
+                proba = apply_scaling(proba, calibration["temperature"], bias)
+            return decide(proba, self._classes, self.head.get("threshold")), proba
         return self._classes[np.argmax(proba, axis=1)], proba
 
     # ------------------------------------------------------------------ bytes
@@ -386,6 +424,13 @@ def compile_model(model: Any, task: str) -> FastModel:
     Raises:
         NotCompilable: a part is not supported; the message names it.
     """
+    if _name(model) == "CalibratedClassifier":  # noria.train.calibration: map + threshold
+        fast = compile_model(model.model, task)
+        if model.bias is not None:
+            fast.arrays["calibration_bias"] = np.asarray(model.bias, dtype=float)
+            fast.head["calibration"] = {"temperature": model.temperature}
+        fast.head["threshold"] = model.threshold
+        return fast
     if _name(model) != "Pipeline" or len(model.steps) != 2:
         raise NotCompilable(f"{_name(model)} is not a noria preprocessing + estimator pipeline")
     pre, est = model.steps[0][1], model.steps[1][1]

@@ -3,15 +3,29 @@
 A request appends one entry to an in-memory buffer (a list append: no I/O, no lock held for
 long); a background thread turns the buffer into a Parquet file every ``flush_seconds`` or
 ``max_rows`` rows, written under a temporary name and then linked to
-``.noria/predictions/<model>/segment-NNNNNN.parquet`` — a name is never reused or overwritten, so
-a reader (monitoring) sees only complete segments and can remember the last one it read.
+``.noria/predictions/<model>/segment-<time>-<hash>.parquet`` (the time of the write in
+nanoseconds, 19 digits, and the XXH3-64 of the file's bytes): a name is never reused or
+overwritten, not even after the folder was cleaned up and the server restarted, and it names the
+segment's content, so a reader (monitoring) sees only complete segments and records which ones it
+read (:mod:`noria.monitor.logs`). Logs of older versions (``segment-NNNNNN.parquet``) are still
+read, and sort first.
+
+Nothing answered is lost silently:
+
+* a write that fails (a full disk, a read-only folder) keeps its rows in the buffer, to be written
+  by the next flush; the error is logged once per episode (logger ``noria.serve.predlog``), and
+  once more when writing works again; :meth:`PredictionLog.health` says so (the server's
+  ``/ready``) and :meth:`PredictionLog.metrics_lines` counts written, dropped and pending rows and
+  failed writes (its ``/metrics``);
+* the buffer is bounded (``max_buffered`` rows): beyond it, new entries are dropped and counted in
+  :attr:`PredictionLog.dropped` rather than slowing requests down or growing without end;
+* :meth:`PredictionLog.close` (the server's graceful stop, SIGTERM or SIGINT) writes what is
+  buffered, retrying for at most ``drain_seconds``; rows it could not write are counted as
+  dropped and logged as an error.
 
 Columns of a segment: ``request_id``, ``time`` (Unix seconds), ``model``, ``version``,
 ``latency_ms``, ``row`` (position in its request), one ``input.<column>`` per signature column,
 ``output.prediction``, and ``output.proba.<class>`` for classifiers.
-
-When the buffer holds more than ``max_buffered`` rows (the disk cannot keep up) new entries are
-dropped and counted in :attr:`PredictionLog.dropped` rather than slowing requests down.
 
 Keeping the request path's latency tail short (decided here, measured with bench/serving):
 
@@ -25,12 +39,14 @@ Keeping the request path's latency tail short (decided here, measured with bench
   once by :meth:`PredictionLog.start`, before the server takes requests — and pyarrow's first
   conversion is kept from importing pandas (half a second of imports and 60 MiB the server has
   no use for; see :func:`_arrow_without_pandas`);
-* segment numbers are counted in memory after a first look at the folder, not found by listing
-  a folder that grows by one file every few seconds.
+* a segment's name comes from the clock and its bytes, not from listing a folder that grows by
+  one file every few seconds.
 """
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import os
 import sys
 import threading
@@ -44,7 +60,12 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["PredictionLog", "read_segments"]
+__all__ = ["PredictionLog", "read_segments", "segment_name"]
+
+_log = logging.getLogger("noria.serve.predlog")
+
+#: A temporary segment file older than this (seconds) was left by a killed writer: removed.
+STALE_SECONDS = 3600.0
 
 #: Entries turned into columns at a time by a flush (each step holds the interpreter briefly).
 SLICE = 256
@@ -85,6 +106,18 @@ class _NoPandas:
         return None
 
 
+def segment_name(time_ns: int, data: bytes | memoryview) -> str:
+    """The file name of a segment written at ``time_ns`` with these bytes.
+
+    ``segment-<time>-<hash>.parquet``: 19 digits of nanoseconds (names sort by time) and 16 hex
+    digits of the bytes' XXH3-64, so two different segments never share a name, whatever was
+    deleted and however often the server restarted.
+    """
+    import xxhash
+
+    return f"segment-{time_ns:019d}-{xxhash.xxh3_64_hexdigest(data)}.parquet"
+
+
 class PredictionLog:
     """A buffered, append-only writer of prediction segments for one model.
 
@@ -93,7 +126,9 @@ class PredictionLog:
         model: the model's name.
         flush_seconds: how often the buffer is written.
         max_rows: write as soon as this many rows are buffered.
-        max_buffered: drop (and count) entries beyond this many buffered rows.
+        max_buffered: drop (and count) entries beyond this many buffered rows (rows whose
+            write failed stay buffered, and count).
+        drain_seconds: how long :meth:`close` keeps trying to write what is buffered.
     """
 
     def __init__(
@@ -104,29 +139,48 @@ class PredictionLog:
         flush_seconds: float = 5.0,
         max_rows: int = 50_000,
         max_buffered: int = 1_000_000,
+        drain_seconds: float = 10.0,
     ) -> None:
         self.folder = Path(folder)
         self.model = model
         self.flush_seconds = flush_seconds
         self.max_rows = max_rows
         self.max_buffered = max_buffered
+        self.drain_seconds = drain_seconds
         self._buffer: list[tuple[Any, ...]] = []
         self._rows = 0
         self._lock = threading.Lock()
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        self._number: int | None = None
+        self._last_ns = 0
+        self._closed = False
+        #: Rows written to segments.
         self.written_rows = 0
+        #: Segments written.
         self.segments = 0
+        #: Rows lost: refused by a full buffer, or still unwritten when :meth:`close` gave up.
         self.dropped = 0
+        #: Writes that failed (their rows stayed buffered).
         self.errors = 0
+        #: The last write's error while writing fails (``None`` when writing works).
+        self.failing: str | None = None
+
+    @property
+    def pending(self) -> int:
+        """Rows buffered, not yet written."""
+        return self._rows
 
     def start(self) -> PredictionLog:
         """Load and run the writer once (see the module's notes), then start it in the
         background."""
         self.folder.mkdir(parents=True, exist_ok=True)
         self._warm()
+        limit = time.time() - STALE_SECONDS
+        for stale in self.folder.glob(".segment-*.tmp"):  # left by a crash mid-write
+            with contextlib.suppress(OSError):
+                if stale.stat().st_mtime < limit:  # not another server's write in progress
+                    stale.unlink()
         self._thread = threading.Thread(target=self._loop, name="noria-predlog", daemon=True)
         self._thread.start()
         return self
@@ -139,6 +193,7 @@ class PredictionLog:
         entry = ("warm", 0.0, 0, {"x": np.zeros(1), "s": np.array(["a"], dtype=object)})
         entry += (["a"], np.ones((1, 1)), ["a"], 0.0, {"x": [0.0], "s": ["a"]})
         pq.write_table(self._table([entry]), pa.BufferOutputStream(), compression="zstd")
+        segment_name(0, b"")  # loads xxhash
 
     def append(
         self,
@@ -170,51 +225,153 @@ class PredictionLog:
         if self._rows >= self.max_rows:
             self._wake.set()
 
-    def close(self) -> None:
-        """Write what is buffered and stop the writer."""
+    def health(self) -> dict[str, Any]:
+        """``{"status": "ok" | "failing", …}``: whether writing works (the server's ``/ready``)."""
+        if self.failing is None:
+            return {"status": "ok", "pending_rows": self._rows}
+        return {
+            "status": "failing",
+            "error": self.failing,
+            "pending_rows": self._rows,
+            "dropped_rows": self.dropped,
+            "folder": str(self.folder),
+        }
+
+    def metrics_lines(self) -> list[str]:
+        """Prometheus lines of the log's counters (the server's ``/metrics``)."""
+        return [
+            "# HELP noria_prediction_log_rows_total Rows written to the prediction log.",
+            "# TYPE noria_prediction_log_rows_total counter",
+            f"noria_prediction_log_rows_total {self.written_rows}",
+            "# HELP noria_prediction_log_dropped_total Answered rows the log lost (full buffer, "
+            "or unwritten at a stop).",
+            "# TYPE noria_prediction_log_dropped_total counter",
+            f"noria_prediction_log_dropped_total {self.dropped}",
+            "# TYPE noria_prediction_log_segments_total counter",
+            f"noria_prediction_log_segments_total {self.segments}",
+            "# HELP noria_prediction_log_write_errors_total Segment writes that failed (their "
+            "rows stay buffered and are retried).",
+            "# TYPE noria_prediction_log_write_errors_total counter",
+            f"noria_prediction_log_write_errors_total {self.errors}",
+            "# TYPE noria_prediction_log_pending_rows gauge",
+            f"noria_prediction_log_pending_rows {self._rows}",
+            "# HELP noria_prediction_log_failing 1 while writing the log fails.",
+            "# TYPE noria_prediction_log_failing gauge",
+            f"noria_prediction_log_failing {int(self.failing is not None)}",
+        ]
+
+    def close(self, drain_seconds: float | None = None) -> None:
+        """Write what is buffered and stop the writer (a no-op the second time).
+
+        Keeps trying for at most ``drain_seconds`` (the constructor's by default) while writing
+        fails; rows still unwritten then are counted in :attr:`dropped` and logged as an error.
+        """
+        if self._closed:
+            return
+        self._closed = True
+        drain = self.drain_seconds if drain_seconds is None else drain_seconds
+        deadline = time.monotonic() + drain
         self._stop.set()
         self._wake.set()
         if self._thread is not None:
-            self._thread.join(timeout=30)
-        self.flush()
+            self._thread.join(timeout=max(0.0, deadline - time.monotonic()))
+        while True:
+            try:
+                self.flush(timeout=max(0.0, deadline - time.monotonic()))
+                return
+            except Exception:
+                if time.monotonic() >= deadline:
+                    break
+                time.sleep(min(0.5, max(0.0, deadline - time.monotonic())))
+        lost = self._rows
+        self.dropped += lost
+        self._buffer, self._rows = [], 0
+        _log.error(
+            "prediction log of '%s': %d answered rows could not be written to %s before the "
+            "stop (%s); they are lost",
+            self.model,
+            lost,
+            self.folder,
+            self.failing,
+        )
 
     def _loop(self) -> None:
         while not self._stop.is_set():
             self._wake.wait(self.flush_seconds)
             self._wake.clear()
-            try:
+            if self._stop.is_set():
+                break  # close() writes the rest, with its deadline
+            with contextlib.suppress(Exception):  # counted and logged by flush; rows kept
                 self.flush(pause=0.0002)
-            except Exception:  # a full disk must not take the server down
-                self.errors += 1
 
-    def flush(self, pause: float = 0.0) -> Path | None:
+    def flush(self, pause: float = 0.0, timeout: float = -1) -> Path | None:
         """Write the buffer as one segment now; its path, or ``None`` when empty.
 
         The buffer is turned into columns a slice of :data:`SLICE` entries at a time; the
         writer thread passes a ``pause`` between slices, so that no conversion holds the
         interpreter for long against the event loop (the single-row latency tail).
+
+        Raises:
+            OSError: (or another error) the write failed; the rows are buffered again, in
+                order, ahead of those that came meanwhile, and the failure is counted.
+            TimeoutError: another flush held the writer for longer than ``timeout`` seconds.
         """
         import pyarrow as pa
 
-        with self._lock:
+        if not self._lock.acquire(timeout=timeout):
+            raise TimeoutError("the prediction log's writer is busy")
+        try:
             entries, self._buffer = self._buffer, []
             self._rows = 0
             if not entries:
                 return None
-            tables = []
-            for i in range(0, len(entries), SLICE):
-                tables.append(self._table(entries[i : i + SLICE]))
-                if pause:
-                    time.sleep(pause)
-            table = (
-                tables[0]
-                if len(tables) == 1
-                else pa.concat_tables(tables, promote_options="default")
-            )
-            path = self._write(table)
+            try:
+                tables = []
+                for i in range(0, len(entries), SLICE):
+                    tables.append(self._table(entries[i : i + SLICE]))
+                    if pause:
+                        time.sleep(pause)
+                table = (
+                    tables[0]
+                    if len(tables) == 1
+                    else pa.concat_tables(tables, promote_options="default")
+                )
+                path = self._write(table)
+            except Exception as exc:
+                self._buffer[:0] = entries  # keep them until written
+                self._rows += sum(len(e[4]) for e in entries)
+                self._failed(exc)
+                raise
             self.written_rows += table.num_rows
             self.segments += 1
+            if self.failing is not None:
+                _log.warning(
+                    "prediction log of '%s': writing to %s works again (%d rows written)",
+                    self.model,
+                    self.folder,
+                    table.num_rows,
+                )
+                self.failing = None
             return path
+        finally:
+            self._lock.release()
+
+    def _failed(self, exc: BaseException) -> None:
+        """Count a failed write; log it when it starts an episode of failures."""
+        self.errors += 1
+        first = self.failing is None
+        self.failing = f"{type(exc).__name__}: {exc}"
+        if first:
+            _log.error(
+                "prediction log of '%s': cannot write to %s (%s); %d rows are kept in memory and "
+                "retried every %g s (at most %d, then new ones are dropped and counted)",
+                self.model,
+                self.folder,
+                self.failing,
+                self._rows,
+                self.flush_seconds,
+                self.max_buffered,
+            )
 
     def _table(self, entries: list[tuple[Any, ...]]) -> Any:
         """One slice of entries as a pyarrow table.
@@ -294,29 +451,36 @@ class PredictionLog:
         return pa.array(column.tolist()) if column.dtype == object else column
 
     def _write(self, table: Any) -> Path:
+        """Write ``table`` as a new segment: a temporary file, synced, then linked to its name."""
+        import pyarrow as pa
         import pyarrow.parquet as pq
 
+        sink = pa.BufferOutputStream()
+        pq.write_table(table, sink, compression="zstd")
+        data = memoryview(sink.getvalue())
         tmp = self.folder / f".segment-{uuid.uuid4().hex}.tmp"
-        pq.write_table(table, tmp, compression="zstd")
-        number = self._next_number() if self._number is None else self._number
-        while True:
-            target = self.folder / f"segment-{number:06d}.parquet"
-            try:
-                os.link(tmp, target)  # fails if the name exists: never overwrite a segment
-                break
-            except FileExistsError:
-                number += 1
-        tmp.unlink()
-        self._number = number + 1
+        try:
+            self._write_file(tmp, data)
+            stamp = max(time.time_ns(), self._last_ns + 1)
+            while True:
+                target = self.folder / segment_name(stamp, data)
+                try:
+                    os.link(tmp, target)  # fails if the name exists: never overwrite a segment
+                    break
+                except FileExistsError:
+                    stamp += 1
+            self._last_ns = stamp
+        finally:
+            tmp.unlink(missing_ok=True)
         return target
 
-    def _next_number(self) -> int:
-        numbers = [
-            int(p.stem.removeprefix("segment-"))
-            for p in self.folder.glob("segment-*.parquet")
-            if p.stem.removeprefix("segment-").isdigit()
-        ]
-        return max(numbers, default=-1) + 1
+    @staticmethod
+    def _write_file(path: Path, data: memoryview) -> None:
+        """Write and sync one file (a full disk raises here)."""
+        with open(path, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
 
 
 def read_segments(folder: Path) -> Any:

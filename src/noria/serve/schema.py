@@ -11,10 +11,18 @@ and a row count. The shapes:
 
 Rules, decided here: ``null`` is a missing value, which the model's own imputation handles; a
 column the signature lacks is refused (``extra_columns: reject``, the default) or dropped
-(``ignore``); numbers must be JSON numbers (not strings, not booleans) and finite; string
-columns take strings only; an empty batch is refused. Every error is a
-:class:`~noria.errors.DataError` (HTTP 422) whose message starts with the field's path
+(``ignore``); a column the model does not use (training dropped it: constant, empty,
+identifier-like, ``features.drop``) may be left out; numbers must be JSON numbers (not strings,
+not booleans) and finite; string columns take strings only (a ``yes``/``no`` column of a CSV is
+a string column: the reader never turns text into booleans); an empty batch is refused. Every
+error is a :class:`~noria.errors.DataError` (HTTP 422) whose message starts with the field's path
 (``records[3].bill_length_mm``) and says what would fix it.
+
+What is accepted but unusual is counted, never silent: every check returns
+:class:`InputCounts` with the categories training never saw, the numbers outside the training
+range and the fractional numbers sent for an integer column, per column (``Columns.counts``);
+:attr:`Signature.totals` adds them up and :func:`input_metrics` renders them for ``/metrics``.
+:func:`noria.data.schema.signature_of` writes the signature (with those training facts).
 
 Not here: HTTP, the model itself.
 """
@@ -23,15 +31,16 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import chain
 from typing import Any
 
 import numpy as np
 
+from noria.data.schema import dtype_kind
 from noria.errors import DataError, did_you_mean
 
-__all__ = ["Columns", "Signature", "kind_of"]
+__all__ = ["Columns", "InputCounts", "Signature", "input_metrics", "kind_of"]
 
 _NONE = type(None)
 _NUMBER_TYPES = frozenset({int, float, _NONE})
@@ -41,14 +50,77 @@ _BOOL_TYPES = frozenset({bool, _NONE})
 
 def kind_of(dtype: str) -> str:
     """``number``, ``string``, ``bool`` or ``datetime`` for a pandas dtype string."""
-    d = dtype.lower()
-    if d.startswith(("float", "int", "uint", "timedelta")):
-        return "number"
-    if d in ("bool", "boolean"):
-        return "bool"
-    if d.startswith("datetime"):
-        return "datetime"
-    return "string"
+    return dtype_kind(dtype)
+
+
+@dataclass
+class InputCounts:
+    """What a batch sent that training never saw, per column: accepted, but counted.
+
+    Attributes:
+        unseen: Values of a categorical column that were not in the training data.
+        out_of_range: Numbers outside the training data's ``[min, max]``.
+        narrowed: Fractional numbers sent for an integer column (``16.7`` for ``int64``).
+    """
+
+    unseen: dict[str, int] = field(default_factory=dict)
+    out_of_range: dict[str, int] = field(default_factory=dict)
+    narrowed: dict[str, int] = field(default_factory=dict)
+
+    def __bool__(self) -> bool:
+        return bool(self.unseen or self.out_of_range or self.narrowed)
+
+    def add(self, other: InputCounts) -> None:
+        """Add ``other``'s counts to these."""
+        for mine, theirs in (
+            (self.unseen, other.unseen),
+            (self.out_of_range, other.out_of_range),
+            (self.narrowed, other.narrowed),
+        ):
+            for name, n in theirs.items():
+                mine[name] = mine.get(name, 0) + n
+
+    def summary(self) -> str:
+        """One line for people: ``3 unseen categories (island: 3); …``, or ``""``."""
+        parts = []
+        for label, counts in (
+            ("unseen categories", self.unseen),
+            ("values outside the training range", self.out_of_range),
+            ("fractional values in integer columns", self.narrowed),
+        ):
+            if counts:
+                detail = ", ".join(f"{name}: {n:,}" for name, n in sorted(counts.items()))
+                parts.append(f"{sum(counts.values()):,} {label} ({detail})")
+        return "; ".join(parts)
+
+
+_METRICS = (
+    ("unseen", "noria_input_unseen_categories_total",
+     "Values of a categorical column that training never saw, by column."),
+    ("out_of_range", "noria_input_out_of_range_total",
+     "Numbers outside the training range of their column, by column."),
+    ("narrowed", "noria_input_narrowed_total",
+     "Fractional numbers sent for an integer column, by column."),
+)  # fmt: skip
+
+
+def input_metrics(counts: InputCounts, model: str = "") -> list[str]:
+    """``counts`` as Prometheus exposition lines (``HELP``, ``TYPE`` and one sample per column).
+
+    The server adds these lines to ``/metrics``:
+    ``out += input_metrics(predictor.signature.totals, predictor.name)``.
+    """
+    label = f'model="{_escape(model)}",' if model else ""
+    out: list[str] = []
+    for attr, metric, help_text in _METRICS:
+        out += [f"# HELP {metric} {help_text}", f"# TYPE {metric} counter"]
+        for name, n in sorted(getattr(counts, attr).items()):
+            out.append(f'{metric}{{{label}column="{_escape(name)}"}} {n}')
+    return out
+
+
+def _escape(text: str) -> str:
+    return text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
 
 
 @dataclass(frozen=True)
@@ -63,22 +135,52 @@ class Columns:
     values: dict[str, np.ndarray]
     n: int
     lists: dict[str, Sequence[Any]] | None = None
+    counts: InputCounts = field(default_factory=InputCounts)
 
 
 class Signature:
     """A model's input columns and kinds; checks payloads and builds :class:`Columns`.
 
     Args:
-        signature: ``[{"name": …, "dtype": …}, …]`` as a model version stores it.
+        signature: ``[{"name": …, "dtype": …}, …]`` as a model version stores it (with the
+            optional ``used``, ``min``/``max`` and ``values`` of :func:`signature_of`).
         extra_columns: ``"reject"`` or ``"ignore"`` columns the signature does not have.
+        extra_hint: How to allow an unknown column, for the error message.
+
+    Attributes:
+        names: Every column, in order. required: The columns the model uses (a request must
+        have them); the others may be left out (they are then missing values).
+        totals: :class:`InputCounts` added up over every check so far.
     """
 
-    def __init__(self, signature: Sequence[Mapping[str, Any]], extra_columns: str = "reject"):
+    def __init__(
+        self,
+        signature: Sequence[Mapping[str, Any]],
+        extra_columns: str = "reject",
+        extra_hint: str = "or set serve.extra_columns: ignore",
+    ):
         self.names = [str(c["name"]) for c in signature]
         self.dtypes = {str(c["name"]): str(c["dtype"]) for c in signature}
         self.kinds = {name: kind_of(dtype) for name, dtype in self.dtypes.items()}
+        self.required = [str(c["name"]) for c in signature if c.get("used", True) is not False]
+        self.optional = [n for n in self.names if n not in set(self.required)]
         self._known = set(self.names)
         self.extra_columns = extra_columns
+        self.extra_hint = extra_hint
+        self._ranges = {
+            str(c["name"]): (float(c["min"]), float(c["max"]))
+            for c in signature
+            if c.get("min") is not None and c.get("max") is not None
+        }
+        self._values = {
+            str(c["name"]): frozenset(map(str, c["values"]))
+            for c in signature
+            if c.get("values") is not None
+        }
+        self._integers = {
+            n for n, d in self.dtypes.items() if d.lower().startswith(("int", "uint"))
+        }
+        self.totals = InputCounts()
 
     # ------------------------------------------------------------------ shapes
 
@@ -88,34 +190,39 @@ class Signature:
             raise DataError(f"{where}: expected a list of objects, got {_type(records)}")
         if not records:
             raise DataError(f"{where}: empty batch; send at least one row")
-        names = self.names
         values: dict[str, list[Any]] = {}
         try:
-            for name in names:
+            for name in self.required:
                 values[name] = [r[name] for r in records]
-        except (KeyError, TypeError):
+            for name in self.optional:
+                values[name] = [r.get(name) for r in records]
+        except (KeyError, TypeError, AttributeError):
             self._record_error(records, where)
-        n = len(names)
-        if any(len(r) != n for r in records):
+        n = len(self.names)
+        if self.optional:  # a record may leave optional columns out: compare the keys
+            if self.extra_columns == "reject" and not all(r.keys() <= self._known for r in records):
+                self._record_error(records, where)
+        elif any(len(r) != n for r in records):
             self._record_error(records, where)
+        values = {name: values[name] for name in self.names}
         return self._columns(values, len(records), lambda i, c: f"{where}[{i}].{c}")
 
     def _record_error(self, records: list[Any], where: str) -> None:
         for i, record in enumerate(records):
             if not isinstance(record, dict):
                 raise DataError(f"{where}[{i}]: expected an object of columns, got {_type(record)}")
-            for name in self.names:
+            for name in self.required:
                 if name not in record:
                     raise DataError(
                         f"{where}[{i}]: missing column '{name}'; the model needs "
-                        f"{', '.join(self.names)}"
+                        f"{', '.join(self.required)}"
                     )
             if self.extra_columns == "reject":
                 for key in record:
                     if key not in self._known:
                         raise DataError(self._extra(f"{where}[{i}]", key))
-        if self.extra_columns == "ignore":
-            return
+        if self.extra_columns == "ignore" or self.optional:
+            return  # extra columns ignored, or optional columns left out: both fine
         raise DataError(f"{where}: malformed records")  # pragma: no cover - unreachable
 
     def from_split(self, columns: Any, data: Any, where: str = "") -> Columns:
@@ -139,7 +246,10 @@ class Signature:
                     raise DataError(f"{dw}[{i}]: expected a list of {width} values, got {got}")
         by_column = list(zip(*data, strict=True))  # transposed in C: a tuple per column
         index = {c: j for j, c in enumerate(columns)}
-        values = {name: by_column[index[name]] for name in self.names}
+        absent = (None,) * len(data)
+        values = {
+            name: by_column[index[name]] if name in index else absent for name in self.names
+        }
         return self._columns(values, len(data), lambda i, c: f"{dw}[{i}] column {c}")
 
     def from_mapping(self, mapping: Any, where: str = "inputs") -> Columns:
@@ -148,13 +258,13 @@ class Signature:
             raise DataError(f"{where}: expected an object of columns, got {_type(mapping)}")
         self._check_names(list(mapping), where)
         lists = {k: v if isinstance(v, list) else [v] for k, v in mapping.items()}
-        lengths = {len(lists[name]) for name in self.names}
+        lengths = {len(lists[name]) for name in self.names if name in lists}
         if len(lengths) != 1:
             raise DataError(f"{where}: columns have different lengths ({sorted(lengths)})")
         n = lengths.pop()
         if n == 0:
             raise DataError(f"{where}: empty batch; send at least one row")
-        values = {name: lists[name] for name in self.names}
+        values = {name: lists.get(name, [None] * n) for name in self.names}
         return self._columns(values, n, lambda i, c: f"{where}.{c}[{i}]")
 
     def from_rows(self, rows: Any, where: str = "instances") -> Columns:
@@ -162,10 +272,12 @@ class Signature:
         return self.from_split(list(self.names), rows, where=f"{where}:")
 
     def _check_names(self, names: Sequence[str], where: str) -> None:
-        missing = [n for n in self.names if n not in set(names)]
+        present = set(names)
+        missing = [n for n in self.required if n not in present]
         if missing:
             raise DataError(
-                f"{where}: missing column '{missing[0]}'; the model needs {', '.join(self.names)}"
+                f"{where}: missing column '{missing[0]}'; the model needs "
+                f"{', '.join(self.required)}"
             )
         if self.extra_columns == "reject":
             for name in names:
@@ -175,7 +287,7 @@ class Signature:
     def _extra(self, where: str, name: str) -> str:
         return (
             f"{where}: unknown column '{name}'{did_you_mean(name, self.names)}; the model takes "
-            f"{', '.join(self.names)} (or set serve.extra_columns: ignore)"
+            f"{', '.join(self.names)} ({self.extra_hint})"
         )
 
     # ------------------------------------------------------------------ values
@@ -212,7 +324,36 @@ class Signature:
                 if not types <= _STRING_TYPES:
                     self._bad(column, name, at, _STRING_TYPES, "a string (or null)")
                 out[name] = np.array(column, dtype=object)
-        return Columns(out, n, values)
+        return Columns(out, n, values, self.count(out))
+
+    def count(self, values: Mapping[str, np.ndarray]) -> InputCounts:
+        """What checked ``values`` hold that training never saw (added to :attr:`totals`)."""
+        counts = InputCounts()
+        for name, (lo, hi) in self._ranges.items():
+            array = values.get(name)
+            if array is None or array.dtype != float:
+                continue
+            with np.errstate(invalid="ignore"):
+                outside = int(np.count_nonzero((array < lo) | (array > hi)))
+                fraction = (
+                    int(np.count_nonzero(np.isfinite(array) & (array != np.floor(array))))
+                    if name in self._integers
+                    else 0
+                )
+            if outside:
+                counts.out_of_range[name] = outside
+            if fraction:
+                counts.narrowed[name] = fraction
+        for name, known in self._values.items():
+            array = values.get(name)
+            if array is None:
+                continue
+            unseen = sum(1 for v in array.tolist() if v is not None and v not in known)
+            if unseen:
+                counts.unseen[name] = unseen
+        if counts:
+            self.totals.add(counts)
+        return counts
 
     def _numbers(self, values: dict[str, Sequence[Any]]) -> dict[str, np.ndarray]:
         """The number columns, converted and checked together (one array, one check); ``{}``
@@ -255,6 +396,14 @@ class Signature:
             raise DataError(f"{where}: no rows")
         out: dict[str, np.ndarray] = {}
         for name in self.names:
+            if name not in frame.columns:  # an optional column left out
+                kind = self.kinds[name]
+                out[name] = (
+                    np.full(len(frame), np.nan)
+                    if kind == "number"
+                    else np.full(len(frame), None, dtype=object)
+                )
+                continue
             series = frame[name]
             kind = self.kinds[name]
             if kind == "number":
@@ -280,7 +429,7 @@ class Signature:
                     keep = ~missing
                     values[keep] = [str(v) for v in values[keep]]
                 out[name] = values
-        return Columns(out, len(frame))
+        return Columns(out, len(frame), counts=self.count(out))
 
 
 def _to_float(value: Any) -> float:

@@ -1,10 +1,14 @@
 """The artifact store: immutable, content-addressed blobs.
 
 An artifact is stored under the xxHash (XXH3, 128 bits) of its bytes, as ``ab/cdef…`` below the
-store's root. A write goes to a temporary name in the same folder and is renamed into place, so a
-reader never sees half a file; a load hashes the bytes again and refuses them on a mismatch, so a
-corrupt or tampered file is never unpickled. The store knows bytes only: turning objects into
-bytes is the job of :mod:`noria.pipeline.materializers`.
+store's root. A write goes to a temporary name and is renamed into place, so a reader never sees
+half a file; a write that fails (a full disk) removes its temporary file, and a local store
+removes temporary files that a killed process left (``.incoming/`` under the root, older than
+:data:`STALE_SECONDS`) when it is opened. A load hashes the bytes again and refuses them on a
+mismatch, so a corrupt or tampered file is never unpickled. A put of bytes whose file exists
+checks that file (size, then hash) and replaces it when it does not match, so re-making an
+artifact (``noria run --fresh``) repairs a damaged copy instead of trusting it. The store knows
+bytes only: turning objects into bytes is the job of :mod:`noria.pipeline.materializers`.
 
 Two implementations pass the same contract (``tests/store/test_artifacts.py``):
 :class:`LocalArtifactStore` for a folder (the default ``.noria/artifacts``; plain ``os`` calls,
@@ -14,14 +18,17 @@ the fast path) and :class:`FsspecArtifactStore` for any fsspec URL (``s3://bucke
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import os
+import time
 import uuid
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
 import xxhash
 
-from noria.errors import NotFoundError, StoreError
+from noria.errors import NotFoundError, StoreError, StoreUnavailable
 
 __all__ = [
     "ArtifactStore",
@@ -30,6 +37,12 @@ __all__ = [
     "content_hash",
     "open_artifact_store",
 ]
+
+#: A temporary file older than this (seconds) was left by a killed writer and is removed.
+STALE_SECONDS = 3600.0
+
+#: Where a local store writes before renaming into place (below its root).
+TMP_FOLDER = ".incoming"
 
 
 def content_hash(data: bytes | memoryview) -> str:
@@ -44,7 +57,7 @@ class ArtifactStore(Protocol):
     url: str
 
     def put(self, data: bytes) -> str:
-        """Store ``data`` (a no-op when present) and return its id."""
+        """Store ``data`` and return its id (a file already there is kept only if it matches)."""
         ...
 
     def get(self, artifact_id: str) -> bytes:
@@ -76,13 +89,42 @@ def _relative(artifact_id: str) -> str:
     return f"{artifact_id[:2]}/{artifact_id[2:]}"
 
 
+def _write_failed(exc: OSError, where: str) -> StoreError:
+    """The error of a failed artifact write: a full disk is the user's to fix."""
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return StoreUnavailable(
+            f"{where}: the disk is full ({exc.strerror}); free space there and rerun "
+            "(nothing half-written was kept)"
+        )
+    if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        return StoreUnavailable(
+            f"{where}: cannot write there ({exc.strerror}); fix the folder's permissions or "
+            "point store.artifacts in noria.yaml elsewhere"
+        )
+    return StoreError(f"{where}: cannot write the artifact ({exc})")
+
+
 class LocalArtifactStore:
-    """Artifacts in a local folder, written by temporary name and ``os.replace``."""
+    """Artifacts in a local folder, written in ``.incoming/`` and moved into place."""
 
     def __init__(self, root: str | Path) -> None:
         self.root = Path(root)
         self.url = str(self.root)
         self._made: set[str] = set()
+        self._tmp = self.root / TMP_FOLDER
+        self._clean_stale()
+
+    def _clean_stale(self) -> None:
+        """Remove temporary files that a killed writer left (older than :data:`STALE_SECONDS`)."""
+        try:
+            entries = list(os.scandir(self._tmp))
+        except OSError:
+            return
+        limit = time.time() - STALE_SECONDS
+        for entry in entries:
+            with contextlib.suppress(OSError):
+                if entry.name.endswith(".tmp") and entry.stat().st_mtime < limit:
+                    os.unlink(entry.path)
 
     def path(self, artifact_id: str) -> Path:
         """Where an artifact's file is (whether or not it exists)."""
@@ -91,16 +133,26 @@ class LocalArtifactStore:
     def put(self, data: bytes) -> str:
         artifact_id = content_hash(data)
         target = self.path(artifact_id)
-        if target.exists():
-            return artifact_id
+        try:
+            size = target.stat().st_size
+        except FileNotFoundError:
+            size = -1
+        if size == len(data) and content_hash(target.read_bytes()) == artifact_id:
+            return artifact_id  # there already, and whole
         folder = artifact_id[:2]
-        if folder not in self._made:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            self._made.add(folder)
-        tmp = target.with_name(f".{target.name}.{uuid.uuid4().hex[:8]}.tmp")
-        with open(tmp, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, target)
+        tmp = self._tmp / f"{artifact_id}.{uuid.uuid4().hex[:8]}.tmp"
+        try:
+            if folder not in self._made:
+                target.parent.mkdir(parents=True, exist_ok=True)
+                self._tmp.mkdir(exist_ok=True)
+                self._made.add(folder)
+            with open(tmp, "wb") as fh:
+                fh.write(data)
+            os.replace(tmp, target)  # over a damaged copy too
+        except OSError as exc:
+            with contextlib.suppress(OSError):
+                tmp.unlink()
+            raise _write_failed(exc, str(target)) from exc
         return artifact_id
 
     def get(self, artifact_id: str) -> bytes:
@@ -132,12 +184,21 @@ class FsspecArtifactStore:
     def put(self, data: bytes) -> str:
         artifact_id = content_hash(data)
         target = self._path(artifact_id)
-        if self._fs.exists(target):
-            return artifact_id
+        if self._fs.exists(target) and self._fs.size(target) == len(data):
+            try:
+                if content_hash(self._fs.cat_file(target)) == artifact_id:
+                    return artifact_id  # there already, and whole
+            except FileNotFoundError:
+                pass
         self._fs.makedirs(target.rsplit("/", 1)[0], exist_ok=True)
         tmp = f"{target}.{uuid.uuid4().hex[:8]}.tmp"
-        self._fs.pipe_file(tmp, data)
-        self._fs.mv(tmp, target)
+        try:
+            self._fs.pipe_file(tmp, data)
+            self._fs.mv(tmp, target)
+        except OSError as exc:
+            with contextlib.suppress(Exception):
+                self._fs.rm_file(tmp)
+            raise _write_failed(exc, target) from exc
         return artifact_id
 
     def get(self, artifact_id: str) -> bytes:

@@ -13,7 +13,15 @@ SQLAlchemy's ``text()`` accept, so both backends run the very same statements.
 
 Concurrency: every write is one short transaction; on SQLite it starts with ``BEGIN IMMEDIATE``
 (so two writers queue on the lock instead of failing on a read-to-write upgrade) and waits up to
-30 s for another process to finish. This module is not for domain logic: promotion rules live in
+30 s for another process to finish.
+
+Failures a user can fix are one line naming the database file and what to do
+(:class:`~noria.errors.StoreUnavailable`, exit 2): still locked by another process after those
+30 s, a full disk, a damaged ("malformed") file, a read-only folder. An empty (0-byte) database
+file next to an artifacts folder that holds artifacts is refused rather than silently started
+afresh: that store is not new, its metadata was lost.
+
+This module is not for domain logic: promotion rules live in
 :mod:`noria.registry`, run orchestration in :mod:`noria.pipeline`.
 """
 
@@ -34,7 +42,7 @@ from typing import Any, Protocol
 
 import orjson
 
-from noria.errors import NotFoundError, StoreError
+from noria.errors import NotFoundError, StoreError, StoreUnavailable
 
 __all__ = [
     "HEAD_REVISION",
@@ -45,7 +53,10 @@ __all__ = [
 ]
 
 #: The Alembic revision this version of noria writes and reads.
-HEAD_REVISION = "0002"
+HEAD_REVISION = "0003"
+
+#: Seconds a SQLite write waits for another process's transaction before giving up.
+BUSY_TIMEOUT_S = 30.0
 
 Row = tuple[Any, ...]
 
@@ -162,20 +173,102 @@ class _SQLiteConnection:
             self._conn.executemany(sql, rows)
 
 
+def _sqlite_problem(exc: sqlite3.Error, path: Path) -> StoreUnavailable | None:
+    """One line naming the file and the fix for a SQLite failure a user can fix, else ``None``."""
+    text = str(exc).lower()
+    if "locked" in text or "busy" in text:
+        return StoreUnavailable(
+            f"{path}: the metadata database is still locked by another process after "
+            f"{BUSY_TIMEOUT_S:g} s (a long `noria run`, `loop` or `monitor`, or a stuck one); let "
+            "it finish or stop it, then retry"
+        )
+    if "full" in text:
+        return StoreUnavailable(
+            f"{path}: the disk holding the metadata database is full ({exc}); free space there "
+            "and retry (the last change was rolled back)"
+        )
+    if "not a database" in text:
+        return StoreUnavailable(
+            f"{path}: not a usable noria metadata database ({exc}): restore it from a backup, "
+            "or move it away to start a new store"
+        )
+    if "malformed" in text or "corrupt" in text:
+        return StoreUnavailable(
+            f"{path}: the metadata database is damaged ({exc}); restore it from a backup, or "
+            f"recover it with `sqlite3 {path.name} .recover | sqlite3 recovered.db`"
+        )
+    if "readonly" in text or "read-only" in text or "unable to open" in text:
+        return StoreUnavailable(
+            f"{path}: the metadata database cannot be written ({exc}); check the permissions "
+            "of the file and of its folder"
+        )
+    if "disk i/o error" in text:
+        return StoreUnavailable(
+            f"{path}: the disk failed reading or writing the metadata database ({exc}); check "
+            "the disk (and its free space) and retry"
+        )
+    return None
+
+
+@contextlib.contextmanager
+def _explained(path: Path) -> Iterator[None]:
+    """Turn a SQLite failure a user can fix into one line naming ``path`` and the fix."""
+    try:
+        yield
+    except sqlite3.IntegrityError:
+        raise  # callers handle their own constraints (a segment monitored twice, …)
+    except sqlite3.Error as exc:
+        problem = _sqlite_problem(exc, path)
+        if problem is None:
+            raise
+        raise problem from exc
+
+
+def _check_not_lost(path: Path) -> None:
+    """Refuse an empty (0-byte) database file next to artifacts: that store is not new.
+
+    A missing file is a new store (a project may store artifacts before it first opens its
+    metadata); a 0-byte one is what a truncation, a full disk or a bad copy leaves of one.
+    """
+    try:
+        if path.stat().st_size:
+            return
+    except FileNotFoundError:
+        return
+    wal = path.with_name(path.name + "-wal")
+    if wal.is_file() and wal.stat().st_size:
+        return  # SQLite recovers the pages from the write-ahead log
+    artifacts = path.parent / "artifacts"
+    try:
+        held = any(not e.name.startswith(".") for e in os.scandir(artifacts))
+    except OSError:
+        return
+    if held:
+        raise StoreUnavailable(
+            f"{path}: the metadata database is empty (0 bytes) but {artifacts} holds artifacts, "
+            f"so this store is not new (its runs and models would be lost); restore {path.name} "
+            f"from a backup, or move both away to start a new store"
+        )
+
+
 class _SQLiteBackend:
     """The embedded default: one ``sqlite3`` connection per store object, WAL, IMMEDIATE writes."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
+        _check_not_lost(path)
         try:
             conn = sqlite3.connect(
-                str(path), timeout=30.0, isolation_level=None, check_same_thread=False
+                str(path), timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False
             )
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")
-            conn.execute("PRAGMA busy_timeout=30000")
+            conn.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT_S * 1000)}")
         except sqlite3.DatabaseError as exc:
+            problem = _sqlite_problem(exc, path)
+            if problem is not None:
+                raise problem from exc
             raise StoreError(
                 f"{path}: not a usable noria metadata database ({exc}); move it away to start a "
                 "new store"
@@ -185,22 +278,29 @@ class _SQLiteBackend:
 
     @contextlib.contextmanager
     def write(self) -> Iterator[_Connection]:
-        with self._lock:
+        with self._lock, _explained(self.path):
             self._conn.execute("BEGIN IMMEDIATE")
             try:
                 yield _SQLiteConnection(self._conn)
             except BaseException:
-                self._conn.execute("ROLLBACK")
+                with contextlib.suppress(sqlite3.Error):  # a failed statement may have ended it
+                    self._conn.execute("ROLLBACK")
                 raise
-            self._conn.execute("COMMIT")
+            try:
+                self._conn.execute("COMMIT")
+            except sqlite3.Error:
+                if self._conn.in_transaction:
+                    with contextlib.suppress(sqlite3.Error):
+                        self._conn.execute("ROLLBACK")
+                raise
 
     def read(self, sql: str, params: Mapping[str, Any] | None = None) -> list[Row]:
-        with self._lock:
+        with self._lock, _explained(self.path):
             return self._conn.execute(sql, params or {}).fetchall()
 
     def write_one(self, sql: str, params: Mapping[str, Any]) -> None:
         # One statement in autocommit mode is its own transaction: no BEGIN/COMMIT round trips.
-        with self._lock:
+        with self._lock, _explained(self.path):
             self._conn.execute(sql, params)
 
     def revision(self) -> str | None:
@@ -823,6 +923,43 @@ class MetadataStore:
             {"time": t, "actor": a, "action": act, "object": o, "detail": orjson.loads(d)}
             for t, a, act, o, d in rows
         ]
+
+    # ----------------------------------------------------------------- leases
+
+    def acquire_lease(
+        self, name: str, owner: str, ttl: float, *, replace: str | None = None
+    ) -> bool:
+        """Take (or extend) the lease ``name`` for ``ttl`` seconds; ``False`` if another holds it.
+
+        One atomic upsert: a free, expired or own lease is taken (also one held by ``replace``,
+        an owner known to be dead); a live one of another owner is left alone. Works the same on
+        SQLite and PostgreSQL (``ON CONFLICT … WHERE``).
+        """
+        now = time.time()
+        with self.write() as tx:
+            rows = tx.execute(
+                "INSERT INTO leases (name, owner, acquired_at, expires_at) "
+                "VALUES (:n, :o, :now, :exp) ON CONFLICT (name) DO UPDATE SET "
+                "owner = excluded.owner, acquired_at = excluded.acquired_at, "
+                "expires_at = excluded.expires_at "
+                "WHERE leases.expires_at < :now OR leases.owner = :o OR leases.owner = :dead "
+                "RETURNING owner",
+                {"n": name, "o": owner, "now": now, "exp": now + ttl, "dead": replace or owner},
+            )
+        return bool(rows)
+
+    def release_lease(self, name: str, owner: str) -> None:
+        """Give the lease ``name`` back (nothing happens if ``owner`` no longer holds it)."""
+        with self.write() as tx:
+            tx.execute("DELETE FROM leases WHERE name = :n AND owner = :o", {"n": name, "o": owner})
+
+    def lease(self, name: str) -> tuple[str, float] | None:
+        """``(owner, expires_at)`` of the live lease ``name``, or ``None``."""
+        rows = self.read(
+            "SELECT owner, expires_at FROM leases WHERE name = :n AND expires_at >= :now",
+            {"n": name, "now": time.time()},
+        )
+        return (rows[0][0], float(rows[0][1])) if rows else None
 
 
 @functools.lru_cache(maxsize=1)

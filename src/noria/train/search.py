@@ -118,6 +118,14 @@ VALIDATIONS = ("kfold", "holdout", "time")
 DEFAULT_FAMILIES = ("linear", "lightgbm", "hist_gradient_boosting", "random_forest", "extra_trees")
 #: Metrics for which a search also tries balanced class weights.
 _IMBALANCE_METRICS = ("f1", "recall", "precision", "balanced_accuracy")
+
+
+def weights_searched(task: str, metric: str, y: pd.Series) -> bool:
+    """Whether the search also tries balanced class weights: the metric needs them, or a class
+    is rarer than 20 % (a winner with weights is then calibrated after the refit)."""
+    return task == "classification" and (
+        metric in _IMBALANCE_METRICS or y.value_counts(normalize=True).min() < 0.2
+    )
 _SCALED = ("linear", "knn")  # families that need standardized features
 #: Families whose defaults may be fitted in the search's own process while the workers start.
 _LANE_FAMILIES = ("linear", "lightgbm", "hist_gradient_boosting", "xgboost")
@@ -576,9 +584,7 @@ def _spaces(
     user: Mapping[str, Mapping[str, Param]] | None,
 ) -> dict[str, dict[str, Param]]:
     out: dict[str, dict[str, Param]] = {}
-    imbalanced = task == "classification" and (
-        metric in _IMBALANCE_METRICS or y.value_counts(normalize=True).min() < 0.2
-    )
+    imbalanced = weights_searched(task, metric, y)
     for family in families:
         space = dict((user or {}).get(family) or SPACES.get(family, {}).get(task, {}))
         check_space(family, space)
