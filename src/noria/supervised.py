@@ -284,7 +284,7 @@ def candidates(
     """
     from noria.features.preprocess import ColumnPlan
     from noria.pipeline.runner import current_context
-    from noria.train.search import search, weights_searched
+    from noria.train.search import search
     from noria.train.spaces import parse_space
 
     ctx = current_context()
