@@ -92,13 +92,13 @@ class S3ArtifactStore:
         config = {
             "connect_timeout": 5,
             "read_timeout": 60,
-            "retries": {"max_attempts": 5, "mode": "standard"},
+            "retries": {"max_attempts": 4, "mode": "standard"},
+            **options.pop("config_kwargs", {}),
         }
-        self._fs = s3fs.S3FileSystem(
-            skip_instance_cache=True,
-            config_kwargs={**config, **options.pop("config_kwargs", {})},
-            **options,
-        )
+        self._fs = s3fs.S3FileSystem(skip_instance_cache=True, config_kwargs=config, **options)
+        # the check at open fails fast: a wrong endpoint is not worth a minute of retries
+        quick = {**config, "connect_timeout": 3, "retries": {"max_attempts": 2, "mode": "standard"}}
+        self._check_fs = s3fs.S3FileSystem(skip_instance_cache=True, config_kwargs=quick, **options)
         if check:
             self.check()
 
@@ -139,7 +139,9 @@ class S3ArtifactStore:
             StoreUnavailable: any of them is wrong.
         """
         try:
-            self._fs.call_s3("list_objects_v2", Bucket=self.bucket, Prefix=self.prefix, MaxKeys=1)
+            self._check_fs.call_s3(
+                "list_objects_v2", Bucket=self.bucket, Prefix=self.prefix, MaxKeys=1
+            )
         except Exception as exc:
             problem = self._unavailable(exc)
             if problem is None:
