@@ -12,7 +12,7 @@ from typing import Any
 
 import typer
 
-from noria.cli import data_cmds, demo, model_cmds, monitor_cmds, project_cmds
+from noria.cli import data_cmds, demo, model_cmds, monitor_cmds, project_cmds, store_cmds
 from noria.cli._output import fail
 
 app = typer.Typer(
@@ -40,6 +40,7 @@ demo.register(app)
 model_cmds.register(app)
 data_cmds.register(app)
 monitor_cmds.register(app)
+store_cmds.register(app)
 
 
 def main(argv: list[str] | None = None) -> None:
