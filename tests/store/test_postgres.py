@@ -90,6 +90,19 @@ def test_many_processes_opening_a_new_database_at_once(postgres_url: str) -> Non
     assert [p.returncode for p in procs] == [0] * 4, errors
 
 
+def test_a_database_restart_between_writes_is_survived(
+    postgres: LocalPostgres, postgres_url: str
+) -> None:
+    """The pool's connections die with the server; the next read and write reconnect."""
+    store = MetadataStore(postgres_url)
+    store.create_run("before", name="a", kind="manual")
+    postgres.restart()
+    assert store.get_run("before").name == "a"
+    store.create_run("after", name="b", kind="manual")
+    assert {r.id for r in store.list_runs()} == {"before", "after"}
+    store.close()
+
+
 # --------------------------------------------------------------------------- wrong settings
 
 

@@ -1,9 +1,10 @@
 """The backend for every URL but SQLite's: SQLAlchemy Core (PostgreSQL through psycopg 3).
 
 The concern stores' statements run as ``text()`` (compiled once per statement and cached) on a
-pool of connections (``pool_pre_ping``: a connection the server dropped, after a restart, is
-replaced before use). ``postgresql://`` and ``postgres://`` URLs are served by psycopg 3
-(``postgresql+psycopg://``), the driver of the ``postgres`` extra.
+pool of connections; one that sat idle is checked before use, so a connection the server
+dropped (a restart) is replaced instead of failing a write, and a read that meets a dropped
+connection is read again once. ``postgresql://`` and ``postgres://`` URLs are served by
+psycopg 3 (``postgresql+psycopg://``), the driver of the ``postgres`` extra.
 
 Failures a user can fix are one line naming the setting and what was tried
 (:class:`~noria.errors.StoreUnavailable`, exit 2): the server cannot be reached, refuses the
@@ -46,7 +47,9 @@ class _SQLAlchemyConnection:
         return [tuple(r) for r in result.fetchall()] if result.returns_rows else []
 
     def executemany(self, sql: str, rows: Sequence[Mapping[str, Any]]) -> None:
-        if rows:
+        if len(rows) == 1:  # one row: a plain execute is one round trip, a batch several
+            self._conn.execute(_text(sql), dict(rows[0]))
+        elif rows:
             self._conn.execute(_text(sql), [dict(r) for r in rows])
 
 
@@ -116,6 +119,39 @@ def _first(text: str) -> str:
     return text[:160]
 
 
+#: A pooled connection idle longer than this (seconds) is checked before use.
+IDLE_PING_S = 5.0
+
+
+def _ping_when_idle(engine: Any) -> None:
+    """Check a pooled connection before use if it sat idle for :data:`IDLE_PING_S`.
+
+    SQLAlchemy's ``pool_pre_ping`` checks at every checkout: a round trip per transaction, which
+    halves the rate of small writes. A connection in steady use is known alive; one that sat
+    idle may have been dropped (a server restart), and is replaced before anyone uses it.
+    """
+    import time
+
+    from sqlalchemy import event, exc
+
+    @event.listens_for(engine, "checkin")
+    def _checkin(dbapi_conn: Any, record: Any) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _checkout(dbapi_conn: Any, record: Any, proxy: Any) -> None:
+        since = record.info.get("idle_since")
+        if since is None or time.monotonic() - since < IDLE_PING_S:
+            return
+        try:
+            cursor = dbapi_conn.cursor()
+            cursor.execute("SELECT 1")
+            cursor.close()
+            dbapi_conn.rollback()
+        except Exception as error:
+            raise exc.DisconnectionError(str(error)) from error  # the pool reconnects
+
+
 class SQLAlchemyBackend:
     """A pool of SQLAlchemy connections to any database it reaches.
 
@@ -145,11 +181,7 @@ class SQLAlchemyBackend:
             connect_args["connect_timeout"] = CONNECT_TIMEOUT_S
         try:
             self._engine = create_engine(
-                real,
-                pool_pre_ping=True,
-                pool_size=5,
-                max_overflow=10,
-                connect_args=connect_args,
+                real, pool_size=5, max_overflow=10, connect_args=connect_args
             )
         except ImportError as exc:
             extra = "postgres" if self.dialect == "postgresql" else None
@@ -157,6 +189,8 @@ class SQLAlchemyBackend:
             raise StoreUnavailable(
                 f"store.metadata ({redact(url)}): the database driver is not installed: {hint}"
             ) from None
+
+        _ping_when_idle(self._engine)
 
     @contextlib.contextmanager
     def _explained(self) -> Iterator[None]:

@@ -85,6 +85,26 @@ class LocalPostgres:
         self.sql(f'CREATE DATABASE "{name}"')
         return self.url(name)
 
+    def restart(self) -> None:
+        """Restart the server (fast shutdown: open connections are dropped)."""
+        ids = _demote()
+        subprocess.run(
+            [
+                str(postgres_bin() / "pg_ctl"),
+                "-D",
+                str(self.folder / "data"),
+                "-l",
+                str(self.folder / "log"),  # not our pipes: the server outlives pg_ctl
+                "-m",
+                "fast",
+                "-w",
+                "restart",
+            ],
+            preexec_fn=(lambda: (os.setgid(ids[1]), os.setuid(ids[0]))) if ids else None,
+            capture_output=True,
+            check=True,
+        )
+
     def sql(self, statement: str) -> None:
         """Run one statement as the superuser, outside a transaction."""
         import psycopg
