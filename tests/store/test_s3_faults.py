@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import pytest
 
 from noria.errors import StoreError, StoreUnavailable
 from noria.store.artifacts import content_hash
+from noria.store.metadata import MetadataStore
 from noria.testing.servers import LocalS3, free_port
 
+from ..conftest import cli
 from .s3proxy import FlakyProxy
 
 pytest.importorskip("s3fs")
@@ -96,3 +99,25 @@ def test_missing_bucket_is_one_line(s3_env: LocalS3) -> None:
 
     with pytest.raises(StoreUnavailable, match="bucket 'no-such-bucket' does not exist"):
         S3ArtifactStore("s3://no-such-bucket/p")
+
+
+def test_cli_with_wrong_s3_credentials_exits_2_before_any_work(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    s3_env: LocalS3,
+    bucket: str,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    (tmp_path / "noria.yaml").write_text(
+        f"name: p\ndata: {{source: d.csv}}\ntarget: y\nstore:\n  artifacts: s3://{bucket}/p\n"
+    )
+    (tmp_path / "d.csv").write_text("x,y\n1,0\n2,1\n")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "not-the-secret")
+    code, _, err = cli(capsys, "run", "--path", str(tmp_path))
+    assert code == 2, err
+    line = err.strip()
+    assert "\n" not in line and "store.artifacts" in line and s3_env.endpoint in line, line
+    assert "not-the-secret" not in line
+    store = MetadataStore(f"sqlite:///{tmp_path / '.noria' / 'noria.db'}")
+    assert store.list_runs() == []  # no run started
+    store.close()
