@@ -135,3 +135,18 @@ def test_wrong_metadata_settings_exit_2_in_one_line(
     assert f"127.0.0.1:{url.split(':')[3].split('/')[0]}" in line  # what was tried
     assert "wrong-password" not in line and postgres.password not in line
     assert not (root / ".noria").exists()  # nothing started
+
+
+def test_a_plain_postgresql_url_uses_psycopg_3(postgres_url: str) -> None:
+    plain = postgres_url.replace("postgresql+psycopg://", "postgresql://")
+    store = MetadataStore(plain)
+    assert store.backend.dialect == "postgresql" and store.url == plain
+    store.close()
+
+
+def test_passwords_never_reach_messages() -> None:
+    from noria.store.backend import redact
+
+    assert redact("postgresql+psycopg://u:s3cr3t@h:5432/db") == "postgresql+psycopg://u:***@h:5432/db"
+    assert redact("postgresql://u@h/db") == "postgresql://u@h/db"
+    assert redact("sqlite:///a/b.db") == "sqlite:///a/b.db"
