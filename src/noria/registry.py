@@ -23,6 +23,15 @@ Rollback (:func:`rollback`) moves an alias back to its previous holder. The hist
 replayed from the audit log (promotions and alias moves push, rollbacks pop), so rolling back
 twice walks two steps back instead of flipping between two versions.
 
+Concurrency: a promotion or a rollback moves the alias by compare-and-set against the holder its
+gates compared with (one conditional ``UPDATE``, atomic on SQLite and PostgreSQL). When another
+promotion moved the alias in between, the gates run again against the new holder, so a version
+never replaces one it was not compared with while the audit log says it beat another.
+
+Model names are letters, digits, ``_``, ``-`` and ``.`` (not first): a name is a folder under
+``.noria/`` (prediction log, labels, reports), checked at registration and at every lookup that
+touches a file.
+
 Not here: serving (:mod:`noria.serve`), the retraining loop that calls promote and rollback.
 """
 
@@ -30,9 +39,13 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import re
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
+
+import orjson
 
 from noria.errors import NotFoundError, PromotionRefused, UserError, did_you_mean
 from noria.store.metadata import MetadataStore, ModelVersion
@@ -43,19 +56,25 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CHAMPION",
+    "AliasMoved",
     "GateResult",
     "PromotionGates",
     "PromotionRefused",
     "alias_history",
+    "alias_since",
+    "beats_baseline",
     "check_gates",
+    "check_model_name",
     "get_version",
     "holdout_artifacts",
     "judged_metric",
+    "known_model",
     "model_card",
     "promote",
     "register_model",
     "resolve",
     "rollback",
+    "rollback_target",
     "set_alias",
     "step_artifacts",
 ]
@@ -64,6 +83,36 @@ CHAMPION = "champion"
 
 #: Audit actions that move an alias (replayed by :func:`alias_history`).
 _MOVES = ("set_alias", "promote", "rollback")
+
+#: How many times a promotion re-runs its gates when the alias moved under it.
+_CAS_ATTEMPTS = 5
+
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+
+
+class AliasMoved(UserError):
+    """The alias no longer points where the caller last saw it (another process moved it)."""
+
+    def __init__(self, name: str, alias: str, expected: int | None, found: int | None) -> None:
+        self.found = found
+        super().__init__(
+            f"'{name}@{alias}' moved from version {expected} to {found} while this change was "
+            "being decided; run it again"
+        )
+
+
+def check_model_name(name: str) -> str:
+    """``name`` if it is a valid model name (see the module docstring).
+
+    Raises:
+        UserError: the name could step outside ``.noria/`` (``../x``, ``a/b``) or is empty.
+    """
+    if not isinstance(name, str) or not _NAME.match(name):
+        raise UserError(
+            f"model name '{name}' is not valid: use letters, digits, '_', '-' and '.', starting "
+            "with a letter or digit (a model name is a folder under .noria/)"
+        )
+    return name
 
 
 # --------------------------------------------------------------------------- register, aliases
@@ -80,8 +129,36 @@ def register_model(
     params: Mapping[str, Any],
     description: str | None = None,
 ) -> ModelVersion:
-    """Register a new version of model ``name``; the first version also becomes champion."""
+    """Register a new version of model ``name``; the first version also becomes champion.
+
+    An artifact already registered under ``name`` with the same holdout metrics (``noria run
+    --fresh`` that fits the very same model again) is not a new version: that version is
+    returned, and the audit log says it was reused.
+
+    Raises:
+        UserError: an invalid model name.
+    """
+    check_model_name(name)
     with metadata.write() as tx:
+        same = tx.execute(
+            "SELECT version, metrics FROM model_versions WHERE name = :n AND artifact_id = :a "
+            "ORDER BY version DESC",
+            {"n": name, "a": artifact_id},
+        )
+        for number, stored in same:
+            existing = metadata.model_version(name, int(number))
+            if existing is not None and orjson.loads(stored) == dict(metrics):
+                metadata.audit(
+                    tx,
+                    action="register_reused",
+                    object=f"{name}/{existing.version}",
+                    detail={
+                        "run_id": run_id,
+                        "artifact_id": artifact_id,
+                        "reason": "the run produced the very same model artifact",
+                    },
+                )
+                return existing
         version = metadata.insert_model_version(
             tx,
             name=name,
@@ -117,6 +194,9 @@ def register_model(
     return version
 
 
+_ANY: Any = object()  # "whoever holds it": an unconditional move
+
+
 def _move(
     metadata: MetadataStore,
     name: str,
@@ -127,14 +207,42 @@ def _move(
     reason: str,
     actor: str | None,
     extra: Mapping[str, Any] | None = None,
+    expected: int | None = _ANY,
 ) -> int | None:
-    """Point ``alias`` at ``version`` and audit it in one transaction; the previous holder."""
+    """Point ``alias`` at ``version`` and audit it in one transaction; the previous holder.
+
+    With ``expected`` (a version, or ``None`` for "no holder yet") the move is a compare-and-set:
+    one conditional statement that changes the alias only if it still points at ``expected``.
+
+    Raises:
+        AliasMoved: ``expected`` was given and the alias points elsewhere now.
+    """
+    now = time.time()
     with metadata.write() as tx:
         rows = tx.execute(
             "SELECT version FROM aliases WHERE name = :n AND alias = :a", {"n": name, "a": alias}
         )
         previous = rows[0][0] if rows else None
-        metadata.set_alias(tx, name, alias, version)
+        if expected is _ANY:
+            metadata.set_alias(tx, name, alias, version)
+        else:
+            params = {"n": name, "a": alias, "v": version, "t": now, "e": expected}
+            if expected is None:
+                changed = tx.execute(
+                    "INSERT INTO aliases (name, alias, version, updated_at) VALUES (:n, :a, :v, "
+                    ":t) ON CONFLICT (name, alias) DO NOTHING RETURNING version",
+                    params,
+                )
+            else:
+                changed = tx.execute(
+                    "UPDATE aliases SET version = :v, updated_at = :t "
+                    "WHERE name = :n AND alias = :a AND version = :e RETURNING version",
+                    params,
+                )
+            if not changed:
+                found = alias_holder(metadata, name, alias)
+                raise AliasMoved(name, alias, expected, found)
+            previous = expected
         metadata.audit(
             tx,
             action=action,
@@ -180,15 +288,27 @@ def get_version(metadata: MetadataStore, name: str, version: int) -> ModelVersio
     found = metadata.model_version(name, version)
     if found is not None:
         return found
-    versions = [v for v in metadata.model_versions() if v.name == name]
-    if not versions:
-        names = sorted({v.name for v in metadata.model_versions()})
-        known = ", ".join(names) or "none"
-        raise NotFoundError(f"no model '{name}'{did_you_mean(name, names)}; registered: {known}")
+    versions = known_model(metadata, name)
     raise NotFoundError(
         f"model '{name}' has no version {version}; versions: "
         + ", ".join(str(v.version) for v in versions)
     )
+
+
+def known_model(metadata: MetadataStore, name: str) -> list[ModelVersion]:
+    """The versions of model ``name`` (oldest first).
+
+    Raises:
+        UserError: an invalid model name.
+        NotFoundError: no such model; the message names the registered models.
+    """
+    check_model_name(name)
+    versions = metadata.model_versions(name)
+    if not versions:
+        names = sorted({v.name for v in metadata.model_versions()})
+        known = ", ".join(names) or "none"
+        raise NotFoundError(f"no model '{name}'{did_you_mean(name, names)}; registered: {known}")
+    return versions
 
 
 def resolve(metadata: MetadataStore, reference: str) -> ModelVersion:
@@ -219,6 +339,33 @@ def alias_holder(metadata: MetadataStore, name: str, alias: str) -> int | None:
         "SELECT version FROM aliases WHERE name = :n AND alias = :a", {"n": name, "a": alias}
     )
     return int(rows[0][0]) if rows else None
+
+
+def alias_since(metadata: MetadataStore, name: str, alias: str) -> tuple[int, float] | None:
+    """``(version, time it took the alias)`` of the holder of ``alias``, or ``None``."""
+    rows = metadata.read(
+        "SELECT version, updated_at FROM aliases WHERE name = :n AND alias = :a",
+        {"n": name, "a": alias},
+    )
+    return (int(rows[0][0]), float(rows[0][1])) if rows else None
+
+
+def beats_baseline(metadata: MetadataStore, version: ModelVersion) -> bool | None:
+    """Whether the version beat the trivial baseline on its run's metric; ``None``: unknown.
+
+    Read from the version's params (``beats_baseline``), else from its run's tags; anything
+    absent or unreadable is unknown.
+    """
+    value: Any = version.params.get("beats_baseline")
+    if value is None and version.run_id:
+        value = metadata.tags(version.run_id).get("beats_baseline")
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in ("false", "0", "no"):
+        return False
+    if isinstance(value, str) and value.strip().lower() in ("true", "1", "yes"):
+        return True
+    return None
 
 
 # --------------------------------------------------------------------------- gates
@@ -278,8 +425,12 @@ def check_gates(
     *,
     alias: str = CHAMPION,
     artifacts: ArtifactStore | None = None,
+    holder: int | None = _ANY,
 ) -> list[GateResult]:
-    """Every gate's verdict for promoting ``candidate`` to ``alias`` (nothing is changed)."""
+    """Every gate's verdict for promoting ``candidate`` to ``alias`` (nothing is changed).
+
+    ``holder`` is the version the candidate is compared with (default: the alias's holder now).
+    """
     results: list[GateResult] = []
     metrics = candidate.metrics
     for key, bound in sorted(gates.min_metrics.items()):
@@ -302,7 +453,8 @@ def check_gates(
             results.append(
                 GateResult(f"max_metrics.{key}", ok, f"{key} {value:.4g} {sign} {bound:.4g}")
             )
-    holder = alias_holder(metadata, candidate.name, alias)
+    if holder is _ANY:
+        holder = alias_holder(metadata, candidate.name, alias)
     if gates.metric and holder is not None and holder != candidate.version:
         current = get_version(metadata, candidate.name, holder)
         results.append(_compare(metadata, artifacts, candidate, current, gates))
@@ -362,11 +514,11 @@ def _compare(
     gate = f"beats {current.name}/{current.version}"
     splits, problem = holdout_artifacts(metadata, candidate)
     same = splits is not None and splits == holdout_artifacts(metadata, current)[0]
-    how = "same holdout"
+    how = "on the same holdout"
     if same or splits is None or artifacts is None:
         new, old = candidate.metrics.get(metric), current.metrics.get(metric)
         if not same:
-            how = "stored holdout metrics (the holdouts could not be matched)"
+            how = "from the stored holdout metrics (the holdouts could not be matched)"
     else:
         new, old = _rescore(metadata, artifacts, splits, problem, metric, candidate, current)
         how = "both scored on the candidate's holdout"
@@ -377,12 +529,18 @@ def _compare(
         )
     gain = new - old if gates.greater_is_better else old - new
     ok = gain >= gates.min_improvement
-    word = "improves" if ok else "does not improve"
+    need = f"at least {gates.min_improvement:g} required"
+    verdict = (
+        f"better by {gain:.4g} ({need})"
+        if gain > 0
+        else ("no better" if gain == 0 else f"worse by {-gain:.4g}") + f" ({need})"
+    )
+    if not ok and gain > 0:
+        verdict = f"better by only {gain:.4g} ({need})"
     return GateResult(
         gate,
         ok,
-        f"{metric} {new:.4g} vs {old:.4g} ({how}): {word} by {gates.min_improvement:g} "
-        f"(gain {gain:+.4g})",
+        f"{metric} {new:.4g} against {old:.4g} of version {current.version}, {how}: {verdict}",
     )
 
 
@@ -409,7 +567,9 @@ def _rescore(
     task = candidate.params.get("task", problem.get("task", "classification"))
     scores: list[float | None] = []
     for version in (candidate, current):
-        model = load_artifact(metadata, artifacts, version.artifact_id)
+        # a model refitted on every row has seen the holdout: score the one that has not
+        model_id = version.params.get("holdout_model") or version.artifact_id
+        model = load_artifact(metadata, artifacts, model_id)
         proba = model.predict_proba(x) if task == "classification" else None
         values = compute_metrics(
             task,
@@ -472,35 +632,51 @@ def promote(
     Raises:
         NotFoundError: no such model version.
         PromotionRefused: a gate failed (and not ``force``); the refusal is audited.
+        UserError: the alias kept moving under the gates (other promotions at the same time).
     """
     candidate = get_version(metadata, name, version)
     _check_alias_name(to)
-    results = check_gates(
-        metadata, candidate, gates or PromotionGates(), alias=to, artifacts=artifacts
-    )
-    failed = [r for r in results if not r.passed]
-    verdicts = {r.gate: {"passed": r.passed, "detail": r.detail} for r in results}
-    if failed and not force:
-        with metadata.write() as tx:
-            metadata.audit(
-                tx,
-                action="promote_refused",
-                object=f"{name}/{version}",
-                detail={"alias": to, "reason": reason, "gates": verdicts},
+    for _ in range(_CAS_ATTEMPTS):
+        holder = alias_holder(metadata, name, to)
+        results = check_gates(
+            metadata,
+            candidate,
+            gates or PromotionGates(),
+            alias=to,
+            artifacts=artifacts,
+            holder=holder,
+        )
+        failed = [r for r in results if not r.passed]
+        verdicts = {r.gate: {"passed": r.passed, "detail": r.detail} for r in results}
+        if failed and not force:
+            with metadata.write() as tx:
+                metadata.audit(
+                    tx,
+                    action="promote_refused",
+                    object=f"{name}/{version}",
+                    detail={"alias": to, "reason": reason, "gates": verdicts, "holder": holder},
+                    actor=actor,
+                )
+            raise PromotionRefused(name, version, to, [f"{r.gate}: {r.detail}" for r in failed])
+        try:
+            _move(
+                metadata,
+                name,
+                to,
+                version,
+                action="promote",
+                reason=reason or f"promoted to {to}",
                 actor=actor,
+                extra={"gates": verdicts, "forced": bool(failed)},
+                expected=holder,
             )
-        raise PromotionRefused(name, version, to, [f"{r.gate}: {r.detail}" for r in failed])
-    _move(
-        metadata,
-        name,
-        to,
-        version,
-        action="promote",
-        reason=reason or f"promoted to {to}",
-        actor=actor,
-        extra={"gates": verdicts, "forced": bool(failed)},
+        except AliasMoved:
+            continue  # another promotion won the race: judge the candidate against the new holder
+        return results
+    raise UserError(
+        f"'{name}@{to}' kept moving while version {version}'s gates ran "
+        f"({_CAS_ATTEMPTS} tries); run the promotion again"
     )
-    return results
 
 
 def alias_history(metadata: MetadataStore, name: str, alias: str = CHAMPION) -> list[int]:
@@ -538,6 +714,31 @@ def rollback(
     Raises:
         NotFoundError: no such model or alias.
         UserError: the alias has had no other holder.
+        AliasMoved: the alias moved while the rollback was being decided.
+    """
+    current, target = rollback_target(metadata, name, alias=alias)
+    _move(
+        metadata,
+        name,
+        alias,
+        target,
+        action="rollback",
+        reason=reason or f"rolled back from version {current}",
+        actor=actor,
+        extra={"from": current},
+        expected=current,
+    )
+    return current, target
+
+
+def rollback_target(
+    metadata: MetadataStore, name: str, *, alias: str = CHAMPION
+) -> tuple[int, int]:
+    """``(current holder, the version a rollback would move it to)``; nothing is changed.
+
+    Raises:
+        NotFoundError: no such model or alias.
+        UserError: the alias has had no other holder.
     """
     current = resolve(metadata, f"{name}@{alias}").version
     history = alias_history(metadata, name, alias)
@@ -551,18 +752,7 @@ def rollback(
             f"'{name}@{alias}' (version {current}) has no previous holder to roll back to; "
             f"point it elsewhere with `noria promote {name} VERSION --to {alias}`"
         )
-    target = history[-1]
-    _move(
-        metadata,
-        name,
-        alias,
-        target,
-        action="rollback",
-        reason=reason or f"rolled back from version {current}",
-        actor=actor,
-        extra={"from": current},
-    )
-    return current, target
+    return current, history[-1]
 
 
 # --------------------------------------------------------------------------- model cards
@@ -643,8 +833,12 @@ def model_card(metadata: MetadataStore, version: ModelVersion, *, fmt: str = "ma
 
 
 def _fmt(value: Any) -> str:
-    if isinstance(value, float):
-        return f"{value:.4g}"
+    if isinstance(value, float):  # whole numbers as 10,000 (not 1e+04)
+        return f"{int(value):,}" if value.is_integer() and abs(value) < 1e15 else f"{value:.4g}"
+    if isinstance(value, dict):  # hyperparameters: C=0.5236, class_weight=balanced
+        return ", ".join(f"{k}={_fmt(v)}" for k, v in value.items()) or "defaults"
+    if isinstance(value, list):
+        return ", ".join(_fmt(v) for v in value)
     return str(value)
 
 
@@ -682,7 +876,7 @@ _MARKDOWN = """\
 ## Params
 
 {% for k, v in card.params.items() %}
-- {{ k }}: {{ v }}
+- {{ k }}: {{ fmt(v) }}
 {% endfor %}
 
 ## Input signature
@@ -737,7 +931,7 @@ th{background:#f4f4f4;text-align:left}code{font-size:90%}
 {% for k, v in card.metrics.items() %}<tr><td>{{ k }}</td><td>{{ fmt(v) }}</td></tr>{% endfor %}
 </table>
 <h2>Params</h2><table>
-{% for k, v in card.params.items() %}<tr><th>{{ k }}</th><td>{{ v }}</td></tr>{% endfor %}
+{% for k, v in card.params.items() %}<tr><th>{{ k }}</th><td>{{ fmt(v) }}</td></tr>{% endfor %}
 </table>
 <h2>Input signature</h2><table><tr><th>column</th><th>dtype</th></tr>
 {% for c in card.signature %}<tr><td>{{ c.name }}</td><td>{{ c.dtype }}</td></tr>{% endfor %}

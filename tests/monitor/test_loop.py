@@ -74,6 +74,7 @@ def test_drift_retrains_promotes_then_bad_live_metric_rolls_back(
     decisions = loop_once(project, say=lambda _: None)
     assert [d.action for d in decisions] == ["rollback"]
     assert decisions[0].evidence["from"] == 2 and decisions[0].evidence["to"] == 1
+    assert "below the floor 0.8 over 120 labelled predictions of version 2" in decisions[0].reason
     assert alias_holder(project.metadata, "penguins", "champion") == 1
     assert _actions(project) == ["retrain", "trained", "promote", "rollback"]
 
@@ -172,3 +173,130 @@ def test_shadow_scores_both_versions_on_labelled_live_traffic(
     # the champion never saw heavy penguins; the challenger was trained on them
     assert shadow["challenger"] >= shadow["champion"]
     assert verdict.action == "promote"
+
+
+_WRONG = {"Adelie": "Gentoo", "Gentoo": "Chinstrap", "Chinstrap": "Adelie"}
+
+
+def _wrong_labels(project: Project, ids: list[str], frame: pd.DataFrame, path: Path) -> None:
+    """The truth arrives, and says every one of these predictions was wrong."""
+    truth = pd.DataFrame({"request_id": ids, "label": frame["species"].map(_WRONG).to_numpy()})
+    truth.to_csv(path, index=False)
+    assert cli_ok(project, "labels", "add", str(path))
+
+
+def test_the_loop_remembers_what_it_acted_on_and_what_a_person_chose(
+    project: Project, tmp_path: Path
+) -> None:
+    """The sequence of issue 10: no flip-flop on old labels, no rollback twice on the same
+    labels, no re-promotion of a version a person moved off by a retrain on unchanged data."""
+    project = _set(
+        project, "  rollback: null", "  rollback: {metric: accuracy, below: 0.95, min_labels: 50}"
+    )
+    quiet = penguins().dropna(subset=["species"]).sample(80, random_state=3)
+    old_v1 = log_traffic(project, quiet)  # version 1 serves; its labels come much later
+    fresh = _new_data(project)
+    log_traffic(project, fresh)
+    decisions = loop_once(project, say=lambda _: None)
+    assert [d.action for d in decisions] == ["retrain", "trained", "promote"]
+    old_v2 = log_traffic(project, quiet)  # version 2 serves
+    # a person moves the champion back to version 1, past the gates
+    assert cli_ok(project, "promote", "penguins", "1", "--force", "--reason", "v2 misbehaves")
+    assert alias_holder(project.metadata, "penguins", "champion") == 1
+    # the truth about the old predictions of both versions arrives: all wrong
+    _wrong_labels(project, old_v1, quiet, tmp_path / "v1.csv")
+    _wrong_labels(project, old_v2, quiet, tmp_path / "v2.csv")
+
+    said: list[str] = []
+    for _ in range(2):  # the same labels, twice: neither the old tenure nor spent evidence acts
+        decisions = loop_once(project, say=said.append)
+        assert "rollback" not in [d.action for d in decisions], said
+        assert alias_holder(project.metadata, "penguins", "champion") == 1
+    assert not any("impossible" in line for line in said), said
+
+    # drift again, on data the loop already trained on: every step is a cache hit and gives
+    # back version 2, which the person just moved off
+    log_traffic(project, fresh)
+    decisions = loop_once(project, say=said.append)
+    assert [d.action for d in decisions] == ["retrain", "trained"], said
+    assert "nothing new to learn from" in decisions[1].reason
+    assert "cannot cure drift" in decisions[1].reason
+    assert alias_holder(project.metadata, "penguins", "champion") == 1
+    assert [v.version for v in project.metadata.model_versions("penguins")] == [1, 2]
+
+    # new evidence against version 1, in its own tenure, is judged, once; the way back is to
+    # version 2, which the person moved off and nothing new speaks for: their choice stands
+    now_v1 = log_traffic(project, quiet)
+    _wrong_labels(project, now_v1, quiet, tmp_path / "v1-now.csv")
+    decisions = loop_once(project, say=said.append)
+    wanted = decisions[0]
+    assert wanted.action == "none", said
+    assert "below the floor 0.95 over 80 labelled predictions of version 1" in wanted.reason
+    assert "version 2 was moved off champion by" in wanted.reason
+    assert "(v2 misbehaves)" in wanted.reason
+    assert wanted.evidence["labels"] == 80 and wanted.evidence["spent"]["time"] > 0
+    assert alias_holder(project.metadata, "penguins", "champion") == 1
+    said.clear()
+    decisions = loop_once(project, say=said.append)
+    assert [d.action for d in decisions] == ["none"]
+    assert not any("rollback" in line for line in said), said
+
+
+def test_two_loops_at_once_retrain_and_register_once(project: Project) -> None:
+    """Two `noria loop --once` processes started together: one works, the other says the
+    model is busy; never two retrains, never a duplicate version."""
+    import os
+
+    assert [d.action for d in loop_once(project, say=lambda _: None)] == ["none"]
+    _new_data(project)  # both loops will see new data in the source
+    project.close()
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), os.environ.get(
+        "PYTHONPATH", "")])}  # fmt: skip
+    command = [sys.executable, "-m", "noria.cli", "loop", "--once", "--path", str(project.root)]
+    logs = [project.root / f"loop-{i}.log" for i in range(2)]
+    handles = [log.open("wb") for log in logs]
+    try:
+        loops = [
+            subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=env)
+            for out in handles
+        ]
+        codes = [p.wait(timeout=300) for p in loops]
+    finally:
+        for handle in handles:
+            handle.close()
+    said = [log.read_text() for log in logs]
+    assert codes == [0, 0], said
+    project = Project(project.root)
+    assert [v.version for v in project.metadata.model_versions("penguins")] == [1, 2], said
+    assert _actions(project).count("retrain") == 1, said
+    assert sum("another loop is working on penguins" in text for text in said) == 1, said
+    assert project.metadata.lease("loop:penguins") is None  # given back at the end
+
+
+def test_a_fresh_run_that_fits_the_same_model_reuses_its_version(project: Project) -> None:
+    run = project.run(fresh=True)
+    assert run.cache_hits == 0
+    assert run["registered_model"]["version"] == 1
+    assert [v.version for v in project.metadata.model_versions("penguins")] == [1]
+    reused = [e for e in project.metadata.audit_events("penguins/1")
+              if e["action"] == "register_reused"]  # fmt: skip
+    assert reused and reused[0]["detail"]["run_id"] == run.run_id
+
+
+def test_a_version_that_does_not_beat_the_baseline_is_never_promoted(
+    project: Project, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import noria.registry as registry
+
+    original = registry.register_model
+
+    def flagged(*args, **kwargs):  # type: ignore[no-untyped-def]
+        kwargs["params"] = {**kwargs["params"], "beats_baseline": False}
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(registry, "register_model", flagged)
+    log_traffic(project, _new_data(project))
+    decisions = loop_once(project, say=lambda _: None)
+    assert [d.action for d in decisions] == ["retrain", "trained", "refuse"]
+    assert "does not beat the trivial baseline" in decisions[-1].reason
+    assert alias_holder(project.metadata, "penguins", "champion") == 1

@@ -175,3 +175,31 @@ def test_cli_prints_writes_the_report_and_posts_alerts(
     assert "body_mass_g" in html and "<svg" in html
     (alert,) = _Hook.received
     assert alert["kind"] == "drift" and set(alert["columns"]) == {"body_mass_g", "sex"}
+
+
+def _files(root: Path, store: Path) -> set[Path]:
+    """Files under ``root`` outside the project's ``.noria`` store."""
+    return {p for p in root.rglob("*") if p.is_file() and store not in p.parents}
+
+
+def test_an_unknown_model_is_an_error_naming_the_known_ones(
+    project: Project, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, err = cli(capsys, "monitor", "--model", "penguns", "--path", str(project.root))
+    assert code == 2, out + err
+    assert "no model 'penguns' (did you mean 'penguins'?); registered: penguins" in err
+    assert "no new predictions" not in out
+
+
+@pytest.mark.parametrize("command", ["monitor", "labels"])
+def test_a_model_name_with_dot_dot_writes_nothing_outside_the_store(
+    project: Project, capsys: pytest.CaptureFixture[str], tmp_path: Path, command: str
+) -> None:
+    truth = tmp_path / "truth.csv"
+    pd.DataFrame({"request_id": ["a"], "label": ["Adelie"]}).to_csv(truth, index=False)
+    before = _files(tmp_path, project.home)
+    args = ["labels", "add", str(truth)] if command == "labels" else ["monitor"]
+    code, out, err = cli(capsys, *args, "--model", "../../escaped", "--path", str(project.root))
+    assert code == 2, out + err
+    assert "model name '../../escaped' is not valid" in err
+    assert _files(tmp_path, project.home) == before

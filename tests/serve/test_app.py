@@ -201,32 +201,3 @@ def test_swap_under_load_fails_no_request(live: LiveServer, penguins_models: Any
     assert errors == []
     assert live.server.predictor.version == 2
     assert post(live, "/predict", {"records": [ROW]}).json()["version"] == 2
-
-
-def test_openapi_document_and_schemathesis(live: LiveServer) -> None:
-    schemathesis = pytest.importorskip("schemathesis")
-    doc = httpx.get(live.url + "/openapi.json").json()
-    assert {"/predict", "/invocations", "/v2/models/{name}/infer"} <= set(doc["paths"])
-    from hypothesis import HealthCheck, settings
-
-    schema = schemathesis.openapi.from_url(live.url + "/openapi.json")
-    failures: list[str] = []
-    for result in schema.get_all_operations():
-        operation = result.ok()
-
-        @settings(
-            max_examples=25, deadline=None, database=None, suppress_health_check=list(HealthCheck)
-        )
-        def check(case: Any) -> None:
-            response = case.call(base_url=live.url)
-            if response.status_code >= 500:
-                failures.append(
-                    f"{case.method} {case.path}: {response.status_code} {response.text[:200]}"
-                )
-
-        operation.as_strategy()  # the operation must yield a strategy
-        from hypothesis import given
-
-        given(operation.as_strategy())(check)()
-    assert failures == []
-    assert post(live, "/predict", {"records": [ROW]}).status_code == 200

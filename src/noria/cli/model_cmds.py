@@ -178,13 +178,16 @@ def serve(
     port: Optional[int] = typer.Option(None, "--port", help="Port (8000; 0 picks a free one)."),  # noqa: UP045
     no_log: bool = typer.Option(False, "--no-log", help="Do not log predictions."),
     onnx: str = typer.Option("auto", "--onnx", help="auto, never or always use ONNX Runtime."),
+    insecure: bool = typer.Option(
+        False, "--insecure", help="Serve beyond loopback without NORIA_TOKEN (a warning)."
+    ),
     path: Path = typer.Option(Path("."), "--path", help="The project folder."),
 ) -> None:
     """Serve a model over HTTP: /predict, /invocations (MLflow), /v2 (KServe), /metrics."""
     import socket
 
+    from noria.serve.app import exposure, settings_from_project
     from noria.serve.app import serve as run_server
-    from noria.serve.app import settings_from_project
 
     project = _project(path)
     settings = settings_from_project(
@@ -194,7 +197,9 @@ def serve(
         port=port,
         log_predictions=False if no_log else None,
         onnx=onnx,
+        insecure=insecure or None,
     )
+    exposure(settings)  # refuse before binding; serve() prints the warning of --insecure
     sock = socket.socket(socket.AF_INET6 if ":" in settings.host else socket.AF_INET)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:

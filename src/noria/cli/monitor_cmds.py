@@ -175,4 +175,10 @@ def loop(
     """Monitor, then retrain, promote or roll back by the policies of noria.yaml's loop."""
     from noria.monitor.loop import run_loop
 
-    run_loop(_project(path), once=once, on_window=print_window, say=console().print)
+    out = console()
+    run_loop(
+        _project(path),
+        once=once,
+        on_window=print_window,
+        say=lambda line: out.print(line, markup=False, highlight=False),
+    )

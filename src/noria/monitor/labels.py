@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 __all__ = ["LabelBatch", "add_labels", "labelled_predictions", "labels_folder"]
 
 REQUEST_ID = "request_id"
+_EMPTY = ("segment", "time", "version", "output.prediction", "label", "label_added")
 
 
 @dataclass(frozen=True)
@@ -57,8 +58,14 @@ class LabelBatch:
 
 
 def labels_folder(home: Path, model: str) -> Path:
-    """Where the labels of ``model`` are kept under a project's ``.noria`` folder."""
-    return Path(home) / "labels" / model
+    """Where the labels of ``model`` are kept under a project's ``.noria`` folder.
+
+    Raises:
+        UserError: ``model`` is not a valid model name (``../x`` would leave ``.noria/``).
+    """
+    from noria.registry import check_model_name
+
+    return Path(home) / "labels" / check_model_name(model)
 
 
 def _sql_list(paths: Sequence[Path]) -> str:
@@ -88,8 +95,11 @@ def add_labels(
 
     Raises:
         DataError: the file cannot be read, lacks the key or label column, or has no labels.
+        UserError: ``model`` is not a valid model name.
     """
     import duckdb
+
+    folder = labels_folder(home, model)  # checks the name before any path is built from it
 
     from noria.data.profile import open_source
     from noria.monitor.logs import log_folder, segment_paths
@@ -121,7 +131,6 @@ def add_labels(
         matched = _matches(con, kept, segment_paths(log_folder(home, model)), key)
     finally:
         con.close()
-    folder = labels_folder(home, model)
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"labels-{time.time_ns()}-{uuid.uuid4().hex[:8]}.parquet"
     _write_atomic(kept, path)
@@ -174,15 +183,16 @@ def labelled_predictions(
     """Logged predictions of ``segments`` that have a label, with it: one row per prediction.
 
     Columns: ``segment`` (file name), ``time``, ``version``, ``output.prediction``, the
-    ``output.proba.*`` columns, any extra logged ``columns`` asked for, and ``label`` (the
-    latest label of the prediction's key).
+    ``output.proba.*`` columns, any extra logged ``columns`` asked for, ``label`` (the
+    latest label of the prediction's key) and ``label_added`` (when that label was added, Unix
+    seconds: which evidence is new).
     """
     import duckdb
     import pandas as pd
 
     label_files = sorted(labels_folder(home, model).glob("labels-*.parquet"))
     if not label_files or not segments:
-        return pd.DataFrame(columns=["segment", "time", "version", "output.prediction", "label"])
+        return pd.DataFrame(columns=[*_EMPTY])
     con = duckdb.connect()
     try:
         con.sql(
@@ -205,11 +215,12 @@ def labelled_predictions(
             if column != REQUEST_ID and column not in logged:
                 continue
             parts.append(
-                f"SELECT p.filename AS segment, {select}, l.label FROM p JOIN l ON "
+                f"SELECT p.filename AS segment, {select}, l.label, l.added AS label_added "
+                "FROM p JOIN l ON "
                 f"l.key_column = '{column}' AND {_join_condition(column, 'p', 'l')}"
             )
         if not parts:
-            return pd.DataFrame(columns=["segment", *wanted, "label"])
+            return pd.DataFrame(columns=["segment", *wanted, "label", "label_added"])
         frame = con.sql(" UNION ALL ".join(parts)).df()
     finally:
         con.close()

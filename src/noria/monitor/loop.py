@@ -6,18 +6,23 @@ One iteration (:func:`loop_once`; ``noria loop --once`` from cron or CI, ``noria
 1. **Monitor** the new prediction-log windows (:func:`noria.monitor.monitor.monitor_and_report`):
    drift, data quality, live metrics, the HTML report, alerts.
 2. **Roll back** when ``loop.rollback`` is set and the champion's live metric, over at least
-   ``min_labels`` labelled predictions it served, is below the floor (above the ceiling for a
-   loss or an error): the alias goes back to its previous holder.
+   ``min_labels`` labelled predictions it served since it took the alias and that no earlier
+   decision acted on (:mod:`noria.monitor.evidence`), is below the floor (above the ceiling for
+   a loss or an error): the alias goes back to its previous holder.
 3. **Retrain** when one of ``loop.retrain_on`` holds: a window of this pass drifted (more than
    ``drift_share`` of its columns), the champion's live metric fell below
    ``retrain_on.performance``, the data source changed since the last iteration (its files'
    names, sizes and modification times), the ``schedule`` is due, or no model is registered
    yet. The retrain is the project's pipeline on the current data, warm-started from the
-   champion (``models.warm_start``); when nothing changed, every step comes from the cache and
-   no new version is registered.
+   champion (``models.warm_start``). When the data and the code are unchanged, every step comes
+   from the cache and the run gives back a model already registered: the loop says there is
+   "nothing new to learn from" (and, for drift, that retraining on unchanged data cannot cure
+   it) and promotes nothing.
 4. **Promote** the new version when ``loop.promote`` is on and it passes the promotion gates of
    ``promotion:`` against the champion (and, with ``loop.shadow``, scores at least as well as
-   the champion on the labelled live traffic).
+   the champion on the labelled live traffic). Never a version flagged as not beating the
+   trivial baseline (``beats_baseline`` false), nor one that a rollback or a person moved off
+   the alias, unless new labels or new data arrived since.
 
 Every decision, with its evidence, is an audit event (action ``loop``) of the model, and the
 data signature the iteration saw is stored with it. A retrain is recorded when it starts
@@ -25,18 +30,30 @@ data signature the iteration saw is stored with it. A retrain is recorded when i
 the registry as it was (a version is registered and an alias moved in one transaction each), and
 the next iteration sees the unfinished ``retrain`` and runs it again, resuming from the
 pipeline's cache.
+
+One loop per model at a time: an iteration holds a lease on the model in the metadata store
+(``leases`` table, renewed while it runs, expiring two minutes after a crash), so two
+``noria loop --once`` started together, on one machine or several sharing a PostgreSQL store,
+never retrain or register the same model twice: the second one says who holds the lease and
+does nothing.
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
+import socket
+import threading
 import time
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from noria.errors import ConfigError, PromotionRefused, UserError
 
 if TYPE_CHECKING:
+    from noria.monitor.evidence import LiveEvidence
     from noria.monitor.monitor import MonitorResult, WindowReport
     from noria.project import Project
     from noria.spec import MetricFloor
@@ -45,6 +62,12 @@ __all__ = ["Decision", "loop_once", "run_loop"]
 
 ACTOR = "noria loop"
 
+#: How a decision's action reads in the loop's output.
+_SAID = {"none": "no change", "refuse": "not promoted", "trained": "trained", "busy": "busy"}
+
+#: Seconds a loop's lease on a model lasts without renewal (a crashed loop frees it then).
+LEASE_TTL = 120.0
+
 
 @dataclass(frozen=True)
 class Decision:
@@ -52,7 +75,8 @@ class Decision:
 
     Attributes:
         action: ``rollback``, ``retrain`` (started), ``trained`` (the run ended),
-            ``promote``, ``refuse`` or ``none``.
+            ``promote``, ``refuse``, ``none``, or ``busy`` (another loop holds the model's
+            lease; not audited).
         reason: One line for people.
         evidence: The figures behind it (JSON-able).
     """
@@ -109,27 +133,27 @@ def _below(value: float, floor: MetricFloor) -> bool:
     return value < floor.below if greater_is_better(floor.metric) else value > floor.below
 
 
-def _served_metric(project: Project, name: str, version: int, metric: str) -> tuple[float, int]:
-    """``(metric, labels)`` of the labelled predictions ``version`` served; ``(nan, 0)`` if none."""
-    from noria.monitor.monitor import live_performance
+def _beyond(floor: MetricFloor) -> str:
+    """``below the floor 0.95`` or, for a loss or an error, ``above the ceiling 0.3``."""
+    from noria.evaluate.metrics import greater_is_better
 
-    scored = [m for m in live_performance(project, name) if m.version == version]
-    labels = sum(m.labels for m in scored)
-    if not labels or not all(metric in m.metrics for m in scored):
-        return float("nan"), labels
-    value = sum(m.metrics[metric] * m.labels for m in scored) / labels
-    return value, labels
+    if greater_is_better(floor.metric):
+        return f"below the floor {floor.below:.4g}"
+    return f"above the ceiling {floor.below:.4g}"
 
 
 def _floor_breached(
-    project: Project, name: str, version: int, floor: MetricFloor
+    project: Project, name: str, alias: str, floor: MetricFloor, marks: list[dict[str, float]]
 ) -> dict[str, Any] | None:
-    value, labels = _served_metric(project, name, version, floor.metric)
-    if labels < floor.min_labels or value != value:  # too few labels to judge, or NaN
+    """The evidence that the champion's new live metric breaks ``floor``; ``None`` otherwise."""
+    from noria.monitor.evidence import champion_evidence
+
+    found: LiveEvidence | None = champion_evidence(project, name, alias, floor.metric, marks)
+    if found is None or found.labels < floor.min_labels or found.value != found.value:
+        return None  # too few new labels to judge, or NaN
+    if not _below(found.value, floor):
         return None
-    if not _below(value, floor):
-        return None
-    return {"metric": floor.metric, "value": value, "floor": floor.below, "labels": labels}
+    return {**found.to_dict(), "floor": floor.below, "beyond": _beyond(floor)}
 
 
 def _drift_evidence(result: MonitorResult, share: float) -> dict[str, Any] | None:
@@ -143,7 +167,13 @@ def _drift_evidence(result: MonitorResult, share: float) -> dict[str, Any] | Non
 
 
 def _retrain_reasons(
-    project: Project, name: str, champion: int | None, result: MonitorResult, state: dict
+    project: Project,
+    name: str,
+    alias: str,
+    champion: int | None,
+    result: MonitorResult,
+    state: dict,
+    marks: list[dict[str, float]],
 ) -> tuple[list[str], dict[str, Any]]:
     assert project.spec is not None
     policy = project.spec.loop.retrain_on
@@ -155,10 +185,11 @@ def _retrain_reasons(
         reasons.append(f"drift in {', '.join(drift['columns'])}")
         evidence["drift"] = drift
     if policy.performance is not None and champion is not None:
-        breach = _floor_breached(project, name, champion, policy.performance)
+        breach = _floor_breached(project, name, alias, policy.performance, marks)
         if breach:
             reasons.append(
-                f"live {breach['metric']} {breach['value']:.4g} beyond {breach['floor']:.4g}"
+                f"live {breach['metric']} {breach['value']:.4g} {breach['beyond']} over "
+                f"{breach['labels']} new labels"
             )
             evidence["performance"] = breach
     signature = data_signature(project)
@@ -221,35 +252,118 @@ def _audit(project: Project, name: str, decision: Decision, state: dict[str, Any
         )
 
 
+class _Lease:
+    """The loop's lease on a model, renewed by a daemon thread while held."""
+
+    def __init__(self, project: Project, name: str, ttl: float = LEASE_TTL) -> None:
+        self.metadata = project.metadata
+        self.key = f"loop:{name}"
+        self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.ttl = ttl
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def acquire(self) -> bool:
+        if not self.metadata.acquire_lease(self.key, self.owner, self.ttl):
+            held = self.metadata.lease(self.key)
+            dead = held[0] if held is not None and _dead_here(held[0]) else None
+            if dead is None or not self.metadata.acquire_lease(
+                self.key, self.owner, self.ttl, replace=dead
+            ):
+                return False
+        self._thread = threading.Thread(target=self._renew, name="noria-loop-lease", daemon=True)
+        self._thread.start()
+        return True
+
+    def _renew(self) -> None:
+        while not self._stop.wait(self.ttl / 4):
+            self.metadata.acquire_lease(self.key, self.owner, self.ttl)
+
+    def release(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
+        self.metadata.release_lease(self.key, self.owner)
+
+
+def _dead_here(owner: str) -> bool:
+    """Whether a lease ``owner`` (``host:pid:token``) is a process of this host that is gone."""
+    host, _, rest = owner.partition(":")
+    pid = rest.partition(":")[0]
+    if host != socket.gethostname() or not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
+@contextlib.contextmanager
+def _leased(project: Project, name: str) -> Iterator[_Lease | None]:
+    """The model's lease while the block runs, or ``None`` if another loop holds it."""
+    lease = _Lease(project, name)
+    if not lease.acquire():
+        yield None
+        return
+    try:
+        yield lease
+    finally:
+        lease.release()
+
+
 def loop_once(
     project: Project,
     *,
     on_window: Callable[[WindowReport], None] | None = None,
     say: Callable[[str], None] = print,
 ) -> list[Decision]:
-    """One iteration of the loop (see the module docstring); the decisions, in order."""
+    """One iteration of the loop (see the module docstring); the decisions, in order.
+
+    Returns ``[Decision("busy", …)]``, and does nothing else, when another loop holds the
+    model's lease.
+    """
+    name, _ = check_policies(project)
+    with _leased(project, name) as lease:
+        if lease is None:
+            held = project.metadata.lease(f"loop:{name}")
+            who = f"{held[0]} until {time.strftime('%H:%M:%S', time.localtime(held[1]))}"
+            busy = Decision(
+                "busy",
+                f"another loop is working on {name} ({who if held else 'just now'}); "
+                "this iteration does nothing",
+            )
+            say(f"loop: {busy.action}: {busy.reason}")
+            return [busy]
+        return _iteration(project, on_window=on_window, say=say)
+
+
+def _iteration(
+    project: Project,
+    *,
+    on_window: Callable[[WindowReport], None] | None,
+    say: Callable[[str], None],
+) -> list[Decision]:
     from noria.errors import NotFoundError
+    from noria.monitor.evidence import spent_marks
     from noria.monitor.monitor import MonitorResult, monitor_and_report
-    from noria.registry import (
-        PromotionGates,
-        alias_holder,
-        judged_metric,
-        promote,
-        rollback,
-    )
+    from noria.registry import alias_holder
 
     spec = project.spec
     name, alias = check_policies(project)
     assert spec is not None
     champion = alias_holder(project.metadata, name, alias)
     state = _last_state(project, name)
+    marks = spent_marks(project.metadata.audit_events(name))
     carried = {"data": data_signature(project), "retrained_at": state.get("retrained_at")}
     decisions: list[Decision] = []
 
     def decide(decision: Decision) -> None:
         decisions.append(decision)
         _audit(project, name, decision, carried)
-        say(f"loop: {decision.action}: {decision.reason}")
+        say(f"loop: {_SAID.get(decision.action, decision.action)}: {decision.reason}")
 
     result = MonitorResult(name)
     if champion is not None:
@@ -264,42 +378,30 @@ def loop_once(
 
     policy = spec.loop
     if policy.rollback is not None and champion is not None:
-        breach = _floor_breached(project, name, champion, policy.rollback)
-        if breach:
-            try:
-                old, new = rollback(
-                    project.metadata,
-                    name,
-                    alias=alias,
-                    reason=f"live {breach['metric']} {breach['value']:.4g} beyond the floor "
-                    f"{breach['floor']:.4g} over {breach['labels']} labels",
-                    actor=ACTOR,
-                )
-            except UserError as exc:  # no previous holder: say so, go on
-                decide(Decision("none", f"rollback wanted but impossible: {exc}", breach))
-            else:
-                decide(
-                    Decision(
-                        "rollback",
-                        f"{name}@{alias} rolled back from version {old} to {new}: live "
-                        f"{breach['metric']} {breach['value']:.4g} beyond {breach['floor']:.4g}",
-                        {**breach, "from": old, "to": new},
-                    )
-                )
-                return decisions  # the restored champion is judged afresh next time
+        breach = _floor_breached(project, name, alias, policy.rollback, marks)
+        if breach and _roll_back(project, name, alias, champion, breach, decide):
+            return decisions  # the restored champion is judged afresh next time
 
     if state.get("decision") == "retrain":  # the last iteration died in its retrain
         reasons, evidence = [f"resuming the interrupted retrain ({state['reason']})"], {}
     else:
-        reasons, evidence = _retrain_reasons(project, name, champion, result, state)
+        reasons, evidence = _retrain_reasons(project, name, alias, champion, result, state, marks)
     if not reasons:
         decide(Decision("none", "no policy asks for a retrain", {}))
         return decisions
     decide(Decision("retrain", "; ".join(reasons), evidence))
+    known = {v.version for v in project.metadata.model_versions(name)}
     run = project.run()
     carried["retrained_at"] = time.time()
     registered = run.get("registered_model") or {}
     version = registered.get("version")
+    if version is not None and version in known:
+        decide(
+            _nothing_new(
+                run, version, drift="drift" in evidence or "drift" in state.get("evidence", {})
+            )
+        )
+        return decisions
     decide(
         Decision(
             "trained",
@@ -307,14 +409,127 @@ def loop_once(
             {"run": run.run_id, "version": version},
         )
     )
-    champion_now = alias_holder(project.metadata, name, alias)
-    if version is None or version == champion_now or not policy.promote:
+    if version is None or not policy.promote:
         return decisions
-    if champion is not None and champion_now is not None and version < champion_now:
-        return decisions  # a cached run re-registered nothing new
+    _promote(project, name, alias, version, reasons, decide)
+    return decisions
+
+
+def _roll_back(
+    project: Project,
+    name: str,
+    alias: str,
+    champion: int,
+    breach: dict[str, Any],
+    decide: Callable[[Decision], None],
+) -> bool:
+    """Roll ``alias`` back on ``breach``; whether it moved. Whatever happens, the evidence is
+    spent: the same labels never ask for it again."""
+    from noria.registry import AliasMoved, rollback, rollback_target
+
+    why = (
+        f"live {breach['metric']} {breach['value']:.4g} {breach['beyond']} over "
+        f"{breach['labels']} labelled predictions of version {champion} since it took {alias}"
+    )
+    try:
+        _, target = rollback_target(project.metadata, name, alias=alias)
+        held = _held_back(project, name, alias, target)
+        if held is not None:
+            decide(Decision("none", f"rollback wanted ({why}), but {held}", breach))
+            return False
+        old, new = rollback(project.metadata, name, alias=alias, reason=why, actor=ACTOR)
+    except (UserError, AliasMoved) as exc:  # no previous holder, or a person moved it just now
+        decide(Decision("none", f"rollback wanted ({why}) but impossible: {exc}", breach))
+        return False
+    decide(
+        Decision(
+            "rollback",
+            f"{name}@{alias} rolled back from version {old} to {new}: {why}",
+            {**breach, "from": old, "to": new},
+        )
+    )
+    return True
+
+
+def _held_back(project: Project, name: str, alias: str, version: int) -> str | None:
+    """Why the loop must not put ``version`` back on ``alias`` (a rollback or a person moved it
+    off, and nothing new arrived since); ``None`` when it may."""
+    from noria.monitor.evidence import moved_off, new_evidence_since
+
+    off = moved_off(project, name, alias, version, loop_actor=ACTOR)
+    floor = project.spec.loop.rollback if project.spec is not None else None
+    if off is None or new_evidence_since(project, name, version, off["time"], floor=floor):
+        return None
+    how = "rolled back from" if off["action"] == "rollback" else "moved off"
+    when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(off["time"]))
+    why = off["detail"].get("reason") or "no reason given"
+    return (
+        f"version {version} was {how} {alias} by {off['actor']} at {when} ({why}), and no new "
+        f"labels of its predictions nor new data arrived since: the loop leaves that choice "
+        f"standing (`noria promote {name} {version} --force` overrides it)"
+    )
+
+
+def _nothing_new(run: Any, version: int, *, drift: bool) -> Decision:
+    """The decision after a retrain that gave back a version already registered."""
+    cached = run.cache_hits == len(run.steps)
+    how = "every step came from the cache" if cached else "the run fitted the very same model"
+    reason = (
+        f"nothing new to learn from: the data and the code are unchanged ({how}; it is version "
+        f"{version}, registered before); nothing to promote"
+    )
+    if drift:
+        reason += (
+            "; retraining on unchanged data cannot cure drift: add data that looks like the new "
+            "traffic (with its labels) to the source, then the next iteration retrains on it"
+        )
+    return Decision(
+        "trained",
+        reason,
+        {"run": run.run_id, "version": version, "nothing_new": True, "cached": cached},
+    )
+
+
+def _promote(
+    project: Project,
+    name: str,
+    alias: str,
+    version: int,
+    reasons: list[str],
+    decide: Callable[[Decision], None],
+) -> None:
+    """Promote ``version`` to ``alias`` if nothing forbids it and the gates pass."""
+    from noria.registry import (
+        AliasMoved,
+        PromotionGates,
+        alias_holder,
+        beats_baseline,
+        get_version,
+        judged_metric,
+        promote,
+    )
+
+    spec = project.spec
+    assert spec is not None
+    record = get_version(project.metadata, name, version)
+    if beats_baseline(project.metadata, record) is False:
+        decide(
+            Decision(
+                "refuse",
+                f"version {version} does not beat the trivial baseline on its holdout: the loop "
+                "never promotes it (promote it by hand if you must)",
+                {"beats_baseline": False},
+            )
+        )
+        return
+    held = _held_back(project, name, alias, version)
+    if held is not None:
+        decide(Decision("refuse", held, {}))
+        return
+    champion_now = alias_holder(project.metadata, name, alias)
     metric = judged_metric(project.metadata, name, spec.models.metric)
     shadow: dict[str, Any] = {}
-    if policy.shadow and champion_now is not None and metric:
+    if spec.loop.shadow and champion_now is not None and metric:
         from noria.evaluate.metrics import greater_is_better
 
         shadow = _shadow(project, name, champion_now, version, metric)
@@ -325,12 +540,14 @@ def loop_once(
                 decide(
                     Decision(
                         "refuse",
-                        f"version {version} scores {new:.4g} on live traffic, champion {old:.4g}",
+                        f"version {version} scores {metric} {new:.4g} on the labelled live "
+                        f"traffic, the champion (version {champion_now}) {old:.4g}",
                         {"shadow": shadow},
                     )
                 )
-                return decisions
+                return
     gates = PromotionGates.from_spec(spec.promotion, default_metric=metric)
+    extra = {"shadow": shadow} if shadow else {}
     try:
         results = promote(
             project.metadata,
@@ -342,18 +559,17 @@ def loop_once(
             actor=ACTOR,
             artifacts=project.artifacts,
         )
-    except PromotionRefused as exc:
-        decide(Decision("refuse", str(exc), {"shadow": shadow} if shadow else {}))
-        return decisions
+    except (PromotionRefused, AliasMoved) as exc:
+        decide(Decision("refuse", str(exc), extra))
+        return
     verdicts = {r.gate: r.detail for r in results}
     decide(
         Decision(
             "promote",
             f"{name}@{alias} → version {version}",
-            {"gates": verdicts, **({"shadow": shadow} if shadow else {})},
+            {"gates": verdicts, "version": version, **extra},
         )
     )
-    return decisions
 
 
 def run_loop(

@@ -95,7 +95,10 @@ class WindowReport:
         return self.drift.drifted
 
     def to_dict(self) -> dict[str, Any]:
-        """A JSON-able dict (the window's report artifact)."""
+        """A JSON-able dict (the window's report artifact; ``bars``: the distributions of its
+        drifted columns, the charts of the monitor report)."""
+        from noria.reports.monitor_report import window_bars
+
         return {
             "format": "noria.monitor-window/1",
             "id": self.id,
@@ -109,6 +112,7 @@ class WindowReport:
             "drift": self.drift.to_dict(),
             "quality": self.quality,
             "segments": self.segments,
+            "bars": window_bars(self),
         }
 
 
@@ -278,7 +282,9 @@ def run_monitor(
         on_window: Called with each window once it is recorded.
 
     Raises:
-        NotFoundError: the model has no registered version, or no training profile.
+        NotFoundError: the model is not registered (the message names the registered ones), or
+            has no training profile.
+        UserError: an invalid model name (``../x``): nothing is read or written for it.
     """
     import duckdb
     import numpy as np
@@ -294,9 +300,11 @@ def run_monitor(
         read_segments,
         split_windows,
     )
+    from noria.registry import known_model
 
     spec = project.spec
     name = model or _monitored_model(project)
+    known_model(project.metadata, name)
     max_rows = max_rows or (spec.monitor.window_rows if spec else 50_000)
     config = drift_config(project)
     min_samples = config.min_samples
@@ -424,15 +432,18 @@ def monitor_and_report(
     """
     from noria.monitor.alerts import send_alerts, window_alerts
     from noria.monitor.logs import windows
-    from noria.reports.monitor_report import write_monitor_report
+    from noria.reports.monitor_report import stored_reports, write_monitor_report
 
     result = run_monitor(project, model=model, on_window=on_window)
+    records = windows(project.metadata, result.model, limit=1 << 62)
     path = write_monitor_report(
         report_path(project, result.model),
         result.model,
-        windows(project.metadata, result.model),
+        records,
         result.windows[-1] if result.windows else None,
         [m.to_dict() for m in result.live],
+        stored=stored_reports(project.artifacts, records),
+        events=project.metadata.audit_events(),
     )
     webhook = project.spec.monitor.webhook if project.spec else None
     alerts = [a for w in result.windows for a in window_alerts(w)]

@@ -3,8 +3,11 @@
 - :mod:`noria.serve.predictor` loads a version once (hash checked) and predicts vectorised,
   through a compiled NumPy path (:mod:`noria.serve.fast`), ONNX Runtime or scikit-learn;
 - :mod:`noria.serve.schema` checks request payloads against the version's signature;
-- :mod:`noria.serve.app` is the FastAPI server (``noria serve``): micro-batching, MLflow and
-  Open Inference Protocol routes, metrics, alias following;
+- :mod:`noria.serve.app` is the FastAPI server (``noria serve``): micro-batching, metrics,
+  alias following; its wire protocols are :mod:`noria.serve.noria_api` (``/predict``),
+  :mod:`noria.serve.mlflow_api` (``/invocations``) and :mod:`noria.serve.oip` (``/v2``, with
+  binary tensors), the HTTP plumbing they share :mod:`noria.serve.wire`, and the OpenAPI
+  document and docs :mod:`noria.serve.openapi`;
 - :mod:`noria.serve.predlog` logs every prediction to append-only Parquet segments;
 - :mod:`noria.serve.batch` scores files (``noria predict``).
 

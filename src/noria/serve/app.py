@@ -1,6 +1,7 @@
 """The model server: FastAPI on uvicorn, micro-batched, following its alias, logging predictions.
 
-Routes (all JSON; the OpenAPI document is at ``/openapi.json``, the docs at ``/docs``):
+Routes (JSON, but binary tensors on ``/v2``; the OpenAPI document, which describes the served
+model's own input, is at ``/openapi.json``, the docs at ``/docs``):
 
 =================================  ===========================================================
 ``POST /predict``                  ``{"records": [...]}`` or ``{"columns": [...], "data": [...]}``
@@ -14,6 +15,7 @@ Routes (all JSON; the OpenAPI document is at ``/openapi.json``, the docs at ``/d
 ``GET /health``, ``GET /ready``    liveness, and readiness (a model is loaded)
 ``GET /metrics``                   Prometheus text: requests, latencies, errors, rows, batches,
                                    the model version, the prediction log
+``GET /model``                     the model served: name, version, signature, metrics
 =================================  ===========================================================
 
 How a request is served: the body is read with a size limit (413 beyond), parsed by orjson (400
@@ -26,19 +28,24 @@ The alias is followed: a thread polls the registry every ``poll_seconds``; when 
 the new version is loaded in that thread and swapped in with one assignment. Requests already
 checked against the old version finish on it, so no request fails during a swap.
 
-Security: the server binds 127.0.0.1 unless told otherwise; when ``NORIA_TOKEN`` is set every
-route but the health checks requires ``Authorization: Bearer <token>`` (401 otherwise).
+The wire protocols live in their own modules (:mod:`noria.serve.noria_api`,
+:mod:`noria.serve.mlflow_api`, :mod:`noria.serve.oip`), the HTTP plumbing they share in
+:mod:`noria.serve.wire`, the OpenAPI document and ``/docs`` in :mod:`noria.serve.openapi`.
+
+Security: the server binds 127.0.0.1 unless told otherwise, and refuses another address without
+a token unless told ``insecure``; when ``NORIA_TOKEN`` is set every route but the health checks
+(the docs and ``/openapi.json`` included) requires ``Authorization: Bearer <token>`` (401
+otherwise). Request headers must arrive within ``header_timeout_s`` and a body within
+``body_timeout_s`` (408 otherwise); an ``X-Request-Id`` is at most 128 plain characters (400).
 """
 
 from __future__ import annotations
 
 import asyncio
 import bisect
-import hmac
 import os
 import threading
 import time
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -49,15 +56,9 @@ import orjson
 from fastapi import FastAPI, Request  # at module level: FastAPI resolves route annotations here
 from fastapi.responses import Response
 
-from noria.errors import (
-    DataError,
-    NoriaError,
-    NotFoundError,
-    PayloadTooLarge,
-    Unauthorized,
-    UserError,
-)
+from noria.errors import NoriaError, Unauthorized, UserError
 from noria.serve.schema import Columns, input_metrics
+from noria.serve.wire import BodyGuard, check_token, error_body
 
 if TYPE_CHECKING:
     from noria.project import Project
@@ -65,9 +66,6 @@ if TYPE_CHECKING:
     from noria.serve.predlog import PredictionLog
 
 __all__ = ["ServeSettings", "Server", "create_app", "serve"]
-
-#: Routes open without the bearer token (load balancers and orchestrators probe them).
-OPEN_PATHS = frozenset({"/health", "/ready", "/v2/health/live", "/v2/health/ready"})
 
 #: Batches of at least this many rows are predicted in a worker thread, not on the event loop.
 THREAD_ROWS = 256
@@ -89,6 +87,9 @@ class ServeSettings:
     poll_seconds: float = 1.0
     onnx: str = "auto"
     token: str | None = field(default_factory=lambda: os.environ.get("NORIA_TOKEN") or None)
+    body_timeout_s: float = 60.0
+    header_timeout_s: float = 10.0
+    insecure: bool = False
 
 
 # --------------------------------------------------------------------------- metrics
@@ -387,15 +388,7 @@ class Server:
 
     def check_token(self, authorization: str | None) -> None:
         """Raise :class:`Unauthorized` unless the bearer token matches (when one is set)."""
-        token = self.settings.token
-        if not token:
-            return
-        scheme, _, given = (authorization or "").partition(" ")
-        if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip(), token):
-            raise Unauthorized(
-                "missing or wrong bearer token: send the header 'Authorization: Bearer "
-                "<NORIA_TOKEN>'"
-            )
+        check_token(self.settings.token, authorization)
 
     def ready_predictor(self) -> Predictor:
         """The current predictor, or an error when none is loaded."""
@@ -427,159 +420,19 @@ class Server:
         return predictor, result
 
 
-async def read_body(request: Any, limit: int) -> Any:
-    """The request's JSON body, read with a size limit.
-
-    Raises:
-        PayloadTooLarge: over ``limit`` bytes. UserError: malformed JSON (400); the body is
-            parsed as JSON whatever its content type says (curl sends form types by default).
-    """
-    length = request.headers.get("content-length")
-    if length is not None and length.isdigit() and int(length) > limit:
-        raise PayloadTooLarge(
-            f"body: {int(length):,} bytes is over the limit of {limit:,}; send smaller batches "
-            "(or raise serve.max_body_mb)"
-        )
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise PayloadTooLarge(
-                f"body: over the limit of {limit:,} bytes; send smaller batches "
-                "(or raise serve.max_body_mb)"
-            )
-        chunks.append(chunk)
-    body = b"".join(chunks)
-    if not body:
-        raise UserError("body: empty; send a JSON object")
-    try:
-        return orjson.loads(body)
-    except orjson.JSONDecodeError as exc:
-        raise UserError(f"body: malformed JSON ({exc}); NaN and Infinity are not JSON") from None
-
-
-def _only(payload: Any, allowed: tuple[str, ...], where: str = "body") -> str:
-    """The one key of ``payload`` among ``allowed`` (errors name unknown and missing ones)."""
-    from noria.errors import did_you_mean
-
-    if not isinstance(payload, dict):
-        raise DataError(f"{where}: expected a JSON object, got {type(payload).__name__}")
-    for key in payload:
-        if key not in allowed:
-            raise DataError(
-                f"{where}: unknown field '{key}'{did_you_mean(key, allowed)}; "
-                f"allowed: {', '.join(allowed)}"
-            )
-    return ""
-
-
-def noria_columns(payload: Any) -> Callable[[Predictor], Columns]:
-    """Columns from ``/predict``'s body: records, or columns + data."""
-    _only(payload, ("records", "columns", "data"))
-    if "records" in payload:
-        if "columns" in payload or "data" in payload:
-            raise DataError("body: send either 'records' or 'columns' with 'data', not both")
-        records = payload["records"]
-        return lambda p: p.signature.from_records(records)
-    if "columns" in payload and "data" in payload:
-        return lambda p: p.signature.from_split(payload["columns"], payload["data"])
-    missing = "data" if "columns" in payload else "columns" if "data" in payload else "records"
-    raise DataError(
-        f"body: missing field '{missing}'; send {{\"records\": [...]}} or "
-        '{"columns": [...], "data": [[...]]}'
-    )
-
-
-_MLFLOW_KEYS = ("dataframe_split", "dataframe_records", "instances", "inputs")
-
-
-def mlflow_columns(payload: Any) -> Callable[[Predictor], Columns]:
-    """Columns from MLflow's ``/invocations`` payloads."""
-    _only(payload, (*_MLFLOW_KEYS, "params"))
-    given = [k for k in _MLFLOW_KEYS if k in payload]
-    if len(given) != 1:
-        raise DataError(
-            "body: send exactly one of "
-            + ", ".join(_MLFLOW_KEYS)
-            + (f" (got {', '.join(given)})" if given else "")
-        )
-    key = given[0]
-    value = payload[key]
-    if key == "dataframe_split":
-        if not isinstance(value, dict):
-            raise DataError("dataframe_split: expected an object with columns and data")
-        for extra in value:
-            if extra not in ("columns", "data", "index"):
-                raise DataError(f"dataframe_split: unknown field '{extra}'")
-        if "columns" not in value or "data" not in value:
-            raise DataError("dataframe_split: needs 'columns' and 'data'")
-        return lambda p: p.signature.from_split(
-            value["columns"], value["data"], where="dataframe_split."
-        )
-    if key == "dataframe_records":
-        return lambda p: p.signature.from_records(value, where="dataframe_records")
-    if isinstance(value, dict):
-        return lambda p: p.signature.from_mapping(value, where=key)
-    if isinstance(value, list) and value and isinstance(value[0], list):
-        return lambda p: p.signature.from_rows(value, where=key)
-    return lambda p: p.signature.from_records(value, where=key)
-
-
-_V2_TYPES = {"number": "FP64", "string": "BYTES", "bool": "BOOL", "datetime": "BYTES"}
-
-
-def v2_columns(payload: Any) -> Callable[[Predictor], Columns]:
-    """Columns from an Open Inference Protocol request: one tensor per signature column."""
-    _only(payload, ("id", "inputs", "outputs", "parameters"))
-    inputs = payload.get("inputs")
-    if not isinstance(inputs, list) or not inputs:
-        raise DataError("inputs: expected a non-empty list of tensors, one per column")
-    mapping: dict[str, Any] = {}
-    for i, tensor in enumerate(inputs):
-        if not isinstance(tensor, dict) or not isinstance(tensor.get("name"), str):
-            raise DataError(f"inputs[{i}]: expected a tensor with name, shape, datatype, data")
-        for key in tensor:
-            if key not in ("name", "shape", "datatype", "data", "parameters"):
-                raise DataError(f"inputs[{i}]: unknown field '{key}'")
-        data = tensor.get("data")
-        if not isinstance(data, list):
-            raise DataError(f"inputs[{i}].data: expected a list of values")
-        if data and isinstance(data[0], list):
-            data = [v[0] if isinstance(v, list) and len(v) == 1 else v for v in data]
-        shape = tensor.get("shape")
-        if shape is not None and (
-            not isinstance(shape, list)
-            or not all(isinstance(s, int) and not isinstance(s, bool) for s in shape)
-            or (shape and shape[0] != len(data))
-        ):
-            raise DataError(f"inputs[{i}].shape: {shape!r} does not match {len(data)} values")
-        mapping[tensor["name"]] = data
-    return lambda p: p.signature.from_mapping(mapping, where="inputs")
-
-
-def _error_body(style: str, status: int, message: str) -> bytes:
-    if style == "mlflow":
-        code = {400: "BAD_REQUEST", 404: "RESOURCE_DOES_NOT_EXIST", 413: "BAD_REQUEST"}.get(
-            status, "INVALID_PARAMETER_VALUE" if status < 500 else "INTERNAL_ERROR"
-        )
-        return orjson.dumps({"error_code": code, "message": message})
-    if style == "v2":
-        return orjson.dumps({"error": message})
-    return orjson.dumps({"error": {"status": status, "message": message}})
-
-
 # --------------------------------------------------------------------------- the app
 
 
 def create_app(server: Server, *, manage: bool = True) -> Any:
-    """The FastAPI application of ``server``.
+    """The FastAPI application of ``server``: the wire protocols, health, metrics, the docs.
 
     Args:
         server: the serving state.
         manage: start the server (load, log, follow) at startup and stop it at shutdown.
     """
     import contextlib
+
+    from noria.serve import mlflow_api, noria_api, oip, openapi
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Any) -> Any:
@@ -595,95 +448,26 @@ def create_app(server: Server, *, manage: bool = True) -> Any:
         title="noria model server",
         version="1",
         description=(
-            f"Serves {server.settings.reference}. Bad input is answered 400/413/415/422 with "
+            f"Serves {server.settings.reference}. Bad input is answered 400/413/422 with "
             "the field and the reason."
         ),
         lifespan=lifespan,
+        openapi_url=None,
+        docs_url=None,
+        redoc_url=None,
     )
+    app.body_timeout_s = server.settings.body_timeout_s
 
-    json_type = "application/json"
-
-    def respond(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    def respond(body: Any, status: int = 200) -> Response:
         return Response(
             orjson.dumps(body, option=orjson.OPT_SERIALIZE_NUMPY),
             status_code=status,
-            media_type=json_type,
-            headers=headers,
+            media_type="application/json",
         )
 
-    async def handle(
-        request: Request, route: str, style: str, work: Callable[[str, float], Any]
-    ) -> Response:
-        started = time.perf_counter()
-        request_id = request.headers.get("x-request-id") or uuid.uuid4().hex
-        try:
-            server.check_token(request.headers.get("authorization"))
-            body = await work(request_id, started)
-            status = 200
-            response = Response(body, media_type=json_type, headers={"x-request-id": request_id})
-        except NoriaError as exc:
-            status = exc.http_status
-            response = Response(
-                _error_body(style, status, str(exc)),
-                status_code=status,
-                media_type=json_type,
-                headers={"x-request-id": request_id},
-            )
-            if status == 401:
-                response.headers["www-authenticate"] = "Bearer"
-        except Exception as exc:  # a bug: say so, keep serving
-            status = 500
-            response = Response(
-                _error_body(style, 500, f"internal error: {type(exc).__name__}: {exc}"),
-                status_code=500,
-                media_type=json_type,
-            )
-        server.metrics.observe(route, status, time.perf_counter() - started)
-        return response
-
-    def noria_body(predictor: Predictor, result: Prediction, request_id: str) -> bytes:
-        body: dict[str, Any] = {
-            "predictions": result.predictions,
-            "model": predictor.name,
-            "version": predictor.version,
-            "request_id": request_id,
-        }
-        if result.probabilities is not None:
-            body["classes"] = predictor.classes
-            body["probabilities"] = result.probabilities
-        return orjson.dumps(body, option=orjson.OPT_SERIALIZE_NUMPY)
-
-    # ------------------------------------------------------------------ noria
-
-    @app.post(
-        "/predict",
-        summary="Predict a batch of rows",
-        openapi_extra={"requestBody": _request_schema("predict"), "responses": _RESPONSES},
-    )
-    async def predict(request: Request) -> Response:
-        async def work(request_id: str, started: float) -> bytes:
-            payload = await read_body(request, server.max_body)
-            columns_of = noria_columns(payload)
-            predictor, result = await server.run(columns_of, request_id, started)
-            return noria_body(predictor, result, request_id)
-
-        return await handle(request, "/predict", "noria", work)
-
-    # ------------------------------------------------------------------ MLflow
-
-    @app.post(
-        "/invocations",
-        summary="MLflow scoring protocol",
-        openapi_extra={"requestBody": _request_schema("mlflow"), "responses": _RESPONSES},
-    )
-    async def invocations(request: Request) -> Response:
-        async def work(request_id: str, started: float) -> bytes:
-            payload = await read_body(request, server.max_body)
-            columns_of = mlflow_columns(payload)
-            _, result = await server.run(columns_of, request_id, started)
-            return orjson.dumps({"predictions": result.predictions})
-
-        return await handle(request, "/invocations", "mlflow", work)
+    predict = noria_api.add_routes(app, server)
+    invocations = mlflow_api.add_routes(app, server)
+    oip.add_routes(app, server)
 
     # ------------------------------------------------------------------ health, metrics
 
@@ -706,271 +490,49 @@ def create_app(server: Server, *, manage: bool = True) -> Any:
         try:
             server.check_token(request.headers.get("authorization"))
         except Unauthorized as exc:
-            return Response(_error_body("noria", 401, str(exc)), 401, media_type=json_type)
+            return Response(
+                error_body("noria", 401, str(exc)),
+                401,
+                media_type="application/json",
+                headers={"www-authenticate": "Bearer"},
+            )
         text = server.metrics.render(server.predictor, server.log)
         return Response(text, media_type="text/plain; version=0.0.4")
 
-    @app.get("/model", summary="The model being served: name, version, signature")
-    async def model(request: Request) -> Response:
-        async def work(request_id: str, started: float) -> bytes:
-            p = server.ready_predictor()
-            return orjson.dumps(
-                {
-                    "model": p.name,
-                    "version": p.version,
-                    "alias": server.alias,
-                    "path": p.path,
-                    "task": p.task,
-                    "classes": p.classes,
-                    "signature": p.model_version.signature,
-                    "metrics": p.model_version.metrics,
-                }
-            )
-
-        return await handle(request, "/model", "noria", work)
-
-    # ------------------------------------------------------------------ Open Inference Protocol
-
-    def v2_model(name: str, version: str | None = None) -> Predictor:
-        p = server.ready_predictor()
-        if name != p.name:
-            raise NotFoundError(f"model '{name}' is not served here; this server serves '{p.name}'")
-        if version is not None and version != str(p.version):
-            raise NotFoundError(
-                f"model '{name}' version '{version}' is not loaded; serving version {p.version}"
-            )
-        return p
-
-    @app.get("/v2", summary="Open Inference Protocol: server metadata")
-    async def v2_server(request: Request) -> Response:
-        async def work(request_id: str, started: float) -> bytes:
-            return orjson.dumps({"name": "noria", "version": "1", "extensions": []})
-
-        return await handle(request, "/v2", "v2", work)
-
-    @app.get("/v2/health/live", summary="Open Inference Protocol: liveness")
-    async def v2_live() -> Response:
-        return respond({"live": True})
-
-    @app.get("/v2/health/ready", summary="Open Inference Protocol: readiness")
-    async def v2_ready() -> Response:
-        ok = server.predictor is not None
-        return respond({"ready": ok}, 200 if ok else 503)
-
-    def v2_metadata(p: Predictor) -> bytes:
-        inputs = [
-            {"name": n, "datatype": _V2_TYPES[p.signature.kinds[n]], "shape": [-1]}
-            for n in p.signature.names
-        ]
-        outputs = [{"name": "predict", "datatype": "BYTES" if p.classes else "FP64", "shape": [-1]}]
-        if p.classes:
-            outputs.append(
-                {"name": "predict_proba", "datatype": "FP64", "shape": [-1, len(p.classes)]}
-            )
-        return orjson.dumps(
-            {
-                "name": p.name,
-                "versions": [str(p.version)],
-                "platform": f"noria-{p.path}",
-                "inputs": inputs,
-                "outputs": outputs,
-            }
-        )
-
-    async def v2_infer(request: Request, name: str, version: str | None) -> Response:
-        async def work(request_id: str, started: float) -> bytes:
-            v2_model(name, version)
-            payload = await read_body(request, server.max_body)
-            columns_of = v2_columns(payload)
-            rid = payload.get("id") if isinstance(payload.get("id"), str) else request_id
-            p, result = await server.run(columns_of, rid, started)
-            n = len(result.predictions)
-            outputs: list[dict[str, Any]] = [
-                {
-                    "name": "predict",
-                    "shape": [n],
-                    "datatype": "BYTES" if p.classes else "FP64",
-                    "data": result.predictions,
-                }
-            ]
-            if result.probabilities is not None:
-                outputs.append(
-                    {
-                        "name": "predict_proba",
-                        "shape": [n, len(p.classes)],
-                        "datatype": "FP64",
-                        "data": result.probabilities.reshape(-1),
-                    }
-                )
-            return orjson.dumps(
-                {
-                    "model_name": p.name,
-                    "model_version": str(p.version),
-                    "id": rid,
-                    "outputs": outputs,
-                },
-                option=orjson.OPT_SERIALIZE_NUMPY,
-            )
-
-        return await handle(request, "/v2/infer", "v2", work)
-
-    @app.get("/v2/models/{name}", summary="Open Inference Protocol: model metadata")
-    async def v2_model_metadata(request: Request, name: str) -> Response:
-        async def work(request_id: str, started: float) -> bytes:
-            return v2_metadata(v2_model(name))
-
-        return await handle(request, "/v2/models", "v2", work)
-
-    @app.get(
-        "/v2/models/{name}/versions/{version}", summary="Open Inference Protocol: version metadata"
-    )
-    async def v2_version_metadata(request: Request, name: str, version: str) -> Response:
-        async def work(request_id: str, started: float) -> bytes:
-            return v2_metadata(v2_model(name, version))
-
-        return await handle(request, "/v2/models", "v2", work)
-
-    @app.get("/v2/models/{name}/ready", summary="Open Inference Protocol: model readiness")
-    async def v2_model_ready(request: Request, name: str) -> Response:
-        async def work(request_id: str, started: float) -> bytes:
-            v2_model(name)
-            return orjson.dumps({"name": name, "ready": True})
-
-        return await handle(request, "/v2/models/ready", "v2", work)
-
-    @app.post(
-        "/v2/models/{name}/infer",
-        summary="Open Inference Protocol: inference",
-        openapi_extra={"requestBody": _request_schema("v2"), "responses": _RESPONSES},
-    )
-    async def v2_infer_latest(request: Request, name: str) -> Response:
-        return await v2_infer(request, name, None)
-
-    @app.post(
-        "/v2/models/{name}/versions/{version}/infer",
-        summary="Open Inference Protocol: inference on a version",
-        openapi_extra={"requestBody": _request_schema("v2"), "responses": _RESPONSES},
-    )
-    async def v2_infer_version(request: Request, name: str, version: str) -> Response:
-        return await v2_infer(request, name, version)
-
+    openapi.install(app, server)
     app.fast_routes = {"/predict": predict, "/invocations": invocations}
     app.state.server = server
     return app
 
 
 class _App(FastAPI):
-    """FastAPI, with the two scoring routes answered before its middleware and routing.
+    """FastAPI, with the two scoring routes answered before its middleware and routing, and every
+    HTTP request's body guarded (:class:`~noria.serve.wire.BodyGuard`: a deadline, and the rest
+    of an unread body discarded before an early answer, so that the client gets it).
 
     ``POST /predict`` and ``POST /invocations`` go straight to their endpoints (the same
     functions FastAPI routes to, which never raise: every error is already a response), skipping
     what FastAPI does around them — the middleware stack, the route search, dependency solving —
     a good share of a single-row request's time. Every other request, and these paths with
-    another method, go through FastAPI as usual; the OpenAPI document is FastAPI's.
+    another method, go through FastAPI as usual.
     """
 
     fast_routes: dict[str, Callable[[Request], Any]] = {}  # noqa: RUF012 - set per app
+    body_timeout_s: float = 60.0
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        if scope["type"] == "http" and scope["method"] == "POST":
+        if scope["type"] != "http":
+            await super().__call__(scope, receive, send)
+            return
+        guard = BodyGuard(scope, receive, send, self.body_timeout_s)
+        if scope["method"] == "POST":
             endpoint = self.fast_routes.get(scope["path"])
             if endpoint is not None:
                 scope["app"] = self
-                response = await endpoint(Request(scope, receive))
-                await response(scope, receive, send)
+                response = await endpoint(Request(scope, guard.receive))
+                await response(scope, guard.receive, guard.send)
                 return
-        await super().__call__(scope, receive, send)
-
-
-_ERROR = {
-    "content": {
-        "application/json": {
-            "schema": {
-                "type": "object",
-                "properties": {"error": {}, "error_code": {"type": "string"}, "message": {}},
-            }
-        }
-    }
-}
-_RESPONSES = {
-    str(code): {"description": text, **_ERROR}
-    for code, text in (
-        (400, "malformed JSON or an empty body"),
-        (401, "missing or wrong bearer token (when NORIA_TOKEN is set)"),
-        (404, "unknown model or version"),
-        (413, "body over serve.max_body_mb"),
-        (422, "input that does not fit the model's signature: the field and the reason"),
-    )
-}
-
-_VALUE = {"type": ["number", "string", "boolean", "null"]}
-_RECORDS = {"type": "array", "items": {"type": "object", "additionalProperties": _VALUE}}
-_ROWS = {"type": "array", "items": {"type": "array", "items": _VALUE}}
-
-
-def _request_schema(kind: str) -> dict[str, Any]:
-    if kind == "predict":
-        schema: dict[str, Any] = {
-            "oneOf": [
-                {
-                    "type": "object",
-                    "properties": {"records": _RECORDS},
-                    "required": ["records"],
-                    "additionalProperties": False,
-                },
-                {
-                    "type": "object",
-                    "properties": {
-                        "columns": {"type": "array", "items": {"type": "string"}},
-                        "data": _ROWS,
-                    },
-                    "required": ["columns", "data"],
-                    "additionalProperties": False,
-                },
-            ]
-        }
-    elif kind == "mlflow":
-        split = {
-            "type": "object",
-            "properties": {
-                "columns": {"type": "array", "items": {"type": "string"}},
-                "data": _ROWS,
-                "index": {"type": "array"},
-            },
-            "required": ["columns", "data"],
-        }
-        schema = {
-            "type": "object",
-            "properties": {
-                "dataframe_split": split,
-                "dataframe_records": _RECORDS,
-                "instances": {"type": "array"},
-                "inputs": {"type": ["array", "object"]},
-                "params": {"type": "object"},
-            },
-        }
-    else:
-        tensor = {
-            "type": "object",
-            "properties": {
-                "name": {"type": "string"},
-                "shape": {"type": "array", "items": {"type": "integer"}},
-                "datatype": {"type": "string"},
-                "data": {"type": "array"},
-            },
-            "required": ["name", "datatype", "shape", "data"],
-        }
-        schema = {
-            "type": "object",
-            "properties": {
-                "id": {"type": "string"},
-                "inputs": {"type": "array", "items": tensor},
-                "outputs": {"type": "array"},
-                "parameters": {"type": "object"},
-            },
-            "required": ["inputs"],
-        }
-    return {"required": True, "content": {"application/json": {"schema": schema}}}
+        await super().__call__(scope, guard.receive, guard.send)
 
 
 # --------------------------------------------------------------------------- running
@@ -988,6 +550,37 @@ def settings_from_project(project: Project, **overrides: Any) -> ServeSettings:
     if "reference" not in values:
         raise UserError("which model? pass --model NAME@ALIAS (no noria.yaml names one)")
     return ServeSettings(**values)
+
+
+def exposure(settings: ServeSettings) -> str | None:
+    """Refuse to serve beyond this machine without a token, unless told ``insecure``.
+
+    Returns:
+        A warning to print (an exposed server told ``insecure``), or ``None``.
+
+    Raises:
+        UserError: a host other than loopback, no ``NORIA_TOKEN``, and not ``insecure``.
+    """
+    import ipaddress
+
+    host = settings.host
+    try:
+        loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        loopback = False
+    if loopback or settings.token:
+        return None
+    if not settings.insecure:
+        raise UserError(
+            f"--host {host}: refusing to serve beyond this machine without a token (anyone who "
+            "can reach the port could predict, read /metrics and the model's signature); set "
+            "NORIA_TOKEN=<a secret> (clients send 'Authorization: Bearer <it>'), or pass "
+            "--insecure when a proxy or a private network guards the port"
+        )
+    return (
+        f"WARNING: serving on {host} with no token (--insecure): anyone who can reach the port "
+        "can use the model; set NORIA_TOKEN to require one"
+    )
 
 
 def serve(
@@ -1010,6 +603,11 @@ def serve(
 
     import uvicorn
 
+    from noria.serve.wire import protocol_class
+
+    warning = exposure(settings)
+    if warning:
+        print(warning, file=sys.stderr, flush=True)
     server = Server(settings, project)
     server.start()
     app = create_app(server, manage=False)
@@ -1039,6 +637,7 @@ def serve(
         lifespan="off",
         timeout_keep_alive=30,
         backlog=2048,
+        http=protocol_class(settings.header_timeout_s),
     )
     try:
         _Server(config).run(sockets=[sock] if sock is not None else None)

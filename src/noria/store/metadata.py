@@ -27,6 +27,7 @@ orchestration in :mod:`noria.pipeline`.
 from __future__ import annotations
 
 from noria.store.backend import Backend, Connection, open_backend
+from noria.store.lease_store import LeaseStore
 from noria.store.monitor_store import MonitorStore
 from noria.store.records import ModelVersion, RunRecord, StepRunRecord, dumps
 from noria.store.registry_store import RegistryStore
@@ -47,7 +48,7 @@ __all__ = [
 ]
 
 
-class MetadataStore(RunStore, TrackingStore, RegistryStore, MonitorStore):
+class MetadataStore(RunStore, TrackingStore, RegistryStore, MonitorStore, LeaseStore):
     """Runs, step runs, artifacts, lineage, cache entries, params/metrics/tags, models, audit,
     monitored windows: one object over one database.
 

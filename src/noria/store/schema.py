@@ -181,3 +181,12 @@ monitor_segments = Table(
     Column("window_id", Integer, nullable=False),
     Column("rows", Integer, nullable=False),
 )
+
+leases = Table(
+    "leases",
+    metadata,
+    Column("name", Text, primary_key=True),  # what is leased, e.g. ``loop:<model>``
+    Column("owner", Text, nullable=False),  # host:pid:random of the holder
+    Column("acquired_at", Float, nullable=False),
+    Column("expires_at", Float, nullable=False),  # free for anyone after this time
+)

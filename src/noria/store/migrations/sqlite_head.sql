@@ -138,4 +138,11 @@ CREATE TABLE monitor_segments (
 	rows INTEGER NOT NULL, 
 	PRIMARY KEY (model, segment)
 );
-INSERT INTO alembic_version VALUES ('0002');
+CREATE TABLE leases (
+	name TEXT NOT NULL, 
+	owner TEXT NOT NULL, 
+	acquired_at FLOAT NOT NULL, 
+	expires_at FLOAT NOT NULL, 
+	PRIMARY KEY (name)
+);
+INSERT INTO alembic_version VALUES ('0003');
