@@ -132,12 +132,17 @@ class Project:
         return self.spec.store.metadata, self.spec.store.artifacts
 
     @property
+    def metadata_url(self) -> str:
+        """The metadata URL, a relative SQLite path resolved against the project."""
+        return self._resolve_db_url(self.store_urls[0])
+
+    @property
     def metadata(self) -> MetadataStore:
         """The metadata store (opened, and created or migrated, on first use)."""
         if self._metadata is None:
             from noria.store.metadata import MetadataStore
 
-            self._metadata = MetadataStore(self._resolve_db_url(self.store_urls[0]))
+            self._metadata = MetadataStore(self.metadata_url)
             self._metadata.mark_abandoned_runs()
         return self._metadata
 
