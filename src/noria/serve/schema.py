@@ -180,7 +180,29 @@ class Signature:
         self._integers = {
             n for n, d in self.dtypes.items() if d.lower().startswith(("int", "uint"))
         }
+        self._limits: dict[str, tuple[float, float]] = {}
         self.totals = InputCounts()
+
+    def set_limits(self, limits: Mapping[str, tuple[float, float]]) -> None:
+        """Refuse numbers outside ``limits`` (column → ``(lowest, highest)``): the range a model
+        computes with (:func:`noria.serve.fast.input_limits`), beyond which its scaled
+        features would not be finite."""
+        self._limits = {n: (float(lo), float(hi)) for n, (lo, hi) in limits.items()}
+
+    def _check_limits(self, out: Mapping[str, np.ndarray], at: Any) -> None:
+        for name, (lo, hi) in self._limits.items():
+            array = out.get(name)
+            if array is None or array.dtype != float:
+                continue
+            with np.errstate(invalid="ignore"):
+                bad = (array < lo) | (array > hi)
+            if bad.any():
+                i = int(np.argmax(bad))
+                raise DataError(
+                    f"{at(i, name)}: {float(array[i])!r} is too large in magnitude for this "
+                    "model (scaled for it, it is not a finite number); send a number from "
+                    f"{lo:.6g} to {hi:.6g}, or null for a missing value"
+                )
 
     # ------------------------------------------------------------------ shapes
 
@@ -324,6 +346,8 @@ class Signature:
                 if not types <= _STRING_TYPES:
                     self._bad(column, name, at, _STRING_TYPES, "a string (or null)")
                 out[name] = np.array(column, dtype=object)
+        if self._limits:
+            self._check_limits(out, at)
         return Columns(out, n, values, self.count(out))
 
     def count(self, values: Mapping[str, np.ndarray]) -> InputCounts:
@@ -429,6 +453,8 @@ class Signature:
                     keep = ~missing
                     values[keep] = [str(v) for v in values[keep]]
                 out[name] = values
+        if self._limits:
+            self._check_limits(out, lambda i, c: f"{where} column '{c}' row {i}")
         return Columns(out, len(frame), counts=self.count(out))
 
 
