@@ -16,8 +16,12 @@ the user. Decisions worth knowing:
 * Values keep the form they have in the file: DuckDB may guess integers, decimals, dates and
   timestamps for a CSV column, never booleans or times of day (:data:`CSV_TYPES`), so a column of
   ``yes``/``no`` (or ``Y``/``N``, ``T``/``F``, ``true``/``false``) stays text and a model trained
-  on it answers ``yes``/``no``. Training, validation, batch scoring and the server all read through
-  this module, so one file gives one set of column types everywhere.
+  on it answers ``yes``/``no``. Dates and timestamps only in ISO 8601 (``2021-03-04``): DuckDB
+  guesses one other format per file from its first rows (``04/03/2021`` could be the 4th of
+  March in one file and the 3rd of April in the next), so any other written date stays text
+  here and the model's features decide its formats once, on the training data, and keep them
+  with the model (:mod:`noria.features.dates`). Training, validation, batch scoring and the
+  server all read through this module, so one file gives one set of column types everywhere.
 * The dialect is read from the file: the delimiter from the header line, and a decimal comma
   (``1,5``) when the delimiter is not ``,`` and the numbers of the first lines use one.
 * A spreadsheet (``.xlsx``, ``.xls``, ``.ods``) or a Parquet file with a ``.csv`` name is named as
@@ -593,8 +597,38 @@ def _csv_options(delimiter: str, decimal: str = ".") -> str:
     return (
         f"header=true, delim={sql_str(delimiter)}, quote='\"', escape='\"', comment='', "
         f"skip=0, strict_mode=true, null_padding=false, union_by_name=true, nullstr={nulls}, "
-        f"auto_type_candidates={candidates}, decimal_separator={sql_str(decimal)}"
+        f"auto_type_candidates={candidates}, decimal_separator={sql_str(decimal)}, "
+        "dateformat='%Y-%m-%d'"
     )
+
+
+#: Files sniffed for timestamps in a format other than ISO 8601 (the first ones of a source).
+_SNIFFED_FILES = 8
+
+
+def _text_timestamps(files: list[Path], options: str) -> set[str]:
+    """Columns DuckDB would read as timestamps in a format other than ISO 8601 (day and month
+    as numbers, guessed from the first rows of one file): they are read as text instead, and the
+    features' date rules decide them once, for the model (:mod:`noria.features.dates`)."""
+    sniff = options.replace(", union_by_name=true", "")
+    out: set[str] = set()
+    con = duckdb.connect()
+    try:
+        for file in files[:_SNIFFED_FILES]:
+            if file.suffix.lower() == ".zst":
+                continue
+            try:
+                ((columns, stamp),) = con.execute(
+                    f"SELECT Columns, TimestampFormat FROM sniff_csv({sql_str(str(file))}, "
+                    f"{sniff})"
+                ).fetchall()
+            except duckdb.Error:
+                continue  # the read itself says what is wrong
+            if stamp and not str(stamp).startswith("%Y"):
+                out |= {c["name"] for c in columns if c["type"] == "TIMESTAMP"}
+    finally:
+        con.close()
+    return out
 
 
 def csv_relation(
@@ -631,6 +665,8 @@ def csv_relation(
     listing = "[" + ", ".join(sql_str(str(f)) for f in files) + "]"
     options = _csv_options(dialects[first].delimiter, decimal)
     known = {name: t for name, t in (types or {}).items() if name in set(names)}
+    for name in _text_timestamps(files, options):
+        known.setdefault(name, "VARCHAR")
     if known:
         listed = ", ".join(f"{sql_str(n)}: {sql_str(t)}" for n, t in known.items())
         options += f", types={{{listed}}}"
