@@ -188,6 +188,11 @@ class Signature:
         }
         self.totals = InputCounts()
 
+    @property
+    def limits(self) -> dict[str, tuple[float, float]]:
+        """The numbers accepted per column (:meth:`set_limits`); a column not listed: any."""
+        return dict(self._limits)
+
     def set_limits(self, limits: Mapping[str, tuple[float, float]]) -> None:
         """Refuse numbers outside ``limits`` (column → ``(lowest, highest)``): the range a model
         computes with (:func:`noria.serve.fast.input_limits`), beyond which its scaled
