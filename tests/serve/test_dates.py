@@ -163,3 +163,16 @@ def _post(url: str, payload: dict[str, Any]) -> Any:
     )
     with urllib.request.urlopen(request, timeout=30) as response:
         return json.loads(response.read())
+
+
+def test_the_date_formats_setting_reaches_the_features_step(tmp_path: Path) -> None:
+    from noria.spec import load_spec, render_spec
+    from noria.supervised import params_from_spec
+
+    (tmp_path / "d.csv").write_text("ringed,y\n04/03/2021,1\n05/06/2021,0\n")
+    text = render_spec(name="p", source="d.csv", target="y")
+    assert "  date_formats: {}" in text
+    spec_path = tmp_path / "noria.yaml"
+    spec_path.write_text(text.replace("  date_formats: {}", "  date_formats: {ringed: '%m/%d/%Y'}"))
+    params = params_from_spec(load_spec(spec_path), tmp_path)
+    assert params["date_formats"] == {"ringed": "%m/%d/%Y"}
