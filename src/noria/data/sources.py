@@ -20,7 +20,7 @@ the user. Decisions worth knowing:
   guesses one other format per file from its first rows (``04/03/2021`` could be the 4th of
   March in one file and the 3rd of April in the next), so any other written date stays text
   here and the model's features decide its formats once, on the training data, and keep them
-  with the model (:mod:`noria.features.dates`). Training, validation, batch scoring and the
+  with the model (:mod:`noria.dates`). Training, validation, batch scoring and the
   server all read through this module, so one file gives one set of column types everywhere.
 * The dialect is read from the file: the delimiter from the header line, and a decimal comma
   (``1,5``) when the delimiter is not ``,`` and the numbers of the first lines use one.
@@ -609,7 +609,7 @@ _SNIFFED_FILES = 8
 def _text_timestamps(files: list[Path], options: str) -> set[str]:
     """Columns DuckDB would read as timestamps in a format other than ISO 8601 (day and month
     as numbers, guessed from the first rows of one file): they are read as text instead, and the
-    features' date rules decide them once, for the model (:mod:`noria.features.dates`)."""
+    features' date rules decide them once, for the model (:mod:`noria.dates`)."""
     sniff = options.replace(", union_by_name=true", "")
     out: set[str] = set()
     con = duckdb.connect()

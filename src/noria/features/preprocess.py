@@ -20,7 +20,7 @@ Rules (decided here, documented for users):
   value is an ISO-8601 date or timestamp are datetime. Columns of nested values (lists, dicts from
   JSON) are dropped as ``"unsupported type"``.
 * A string column of dates written in other formats, or in several (``2021-03-04``,
-  ``04/03/2021``, ``March 4, 2021``), is datetime when :func:`noria.features.dates.decide` can read
+  ``04/03/2021``, ``March 4, 2021``), is datetime when :func:`noria.dates.decide` can read
   every value without doubt; its formats (and whether day and month are read day-first) are kept
   in :attr:`ColumnPlan.date_formats`, and the fitted preprocessing reads with them. When the day
   and month could be read both ways, the column stays a string and :attr:`ColumnPlan.notes`
@@ -58,8 +58,8 @@ from sklearn.preprocessing import (
 )
 from sklearn.utils.multiclass import type_of_target
 
+from noria.dates import decide as decide_dates
 from noria.errors import ConfigError, DataError, did_you_mean
-from noria.features.dates import decide as decide_dates
 
 __all__ = [
     "DATETIME_PARTS",
@@ -103,7 +103,7 @@ class ColumnPlan:
         columns: Every input column but the target, in the frame's order; it gives
             :attr:`features` its order (empty for a hand-made plan: then group order).
         date_formats: Datetime columns written as text in formats other than ISO 8601: column
-            name → the formats their values are read with (:func:`noria.features.dates.parse`).
+            name → the formats their values are read with (:func:`noria.dates.parse`).
         notes: What the plan could not decide for the user (a column of dates kept as text
             because day and month are ambiguous), one line each with the fix.
     """
@@ -283,7 +283,7 @@ def _is_text(series: pd.Series) -> bool:
 
 def _formats_by_hand(series: pd.Series, name: str, formats: tuple[str, ...]) -> tuple[str, ...]:
     """``formats`` for a column, checked: every value must be read by one of them (or ISO)."""
-    from noria.features.dates import parse
+    from noria.dates import parse
 
     values = series.dropna()
     parsed = parse(values, formats)
@@ -442,7 +442,7 @@ def expand_datetimes(X: Any, formats: Mapping[str, Sequence[str]] | None = None)
             if getattr(column.dtype, "tz", None) is not None:
                 stamps = column.dt.tz_convert("UTC")
         elif formats and str(name) in formats:
-            from noria.features.dates import parse
+            from noria.dates import parse
 
             stamps = parse(column, formats[str(name)])
         else:

@@ -202,7 +202,7 @@ class Signature:
     def _check_dates(self, out: Mapping[str, np.ndarray], at: Any) -> None:
         """Refuse a text date that the column's formats (or ISO 8601) do not read: the model
         would take it as missing."""
-        from noria.features.dates import parse
+        from noria.dates import parse
 
         for name, formats in self._formats.items():
             array = out.get(name)
