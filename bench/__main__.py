@@ -19,6 +19,7 @@ BENCHMARKS = {
     "serving": "bench.serving",
     "automl": "bench.automl",
     "drift": "bench.drift",
+    "ui": "bench.ui",
 }
 
 

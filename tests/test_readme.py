@@ -25,3 +25,14 @@ def test_readme_example_runs(block: str, tmp_path: Path, monkeypatch: pytest.Mon
     exec(compile(module.read_text(), str(module), "exec"), namespace)
     if "result" in namespace:
         assert namespace["result"]["total"] == 4950
+
+
+def test_every_file_the_readme_links_to_exists() -> None:
+    """The README pointed to a DESIGN.md that is not in the repository."""
+    root = README.parent
+    text = README.read_text()
+    links = re.findall(r"\]\(([^)#:]+)\)", text)
+    named = re.findall(r"\b([\w/.-]+\.md)\b", text)
+    assert "docs/ARCHITECTURE.md" in links
+    missing = [p for p in {*links, *named} if not (root / p).exists()]
+    assert not missing, missing

@@ -567,7 +567,9 @@ def _rescore(
     task = candidate.params.get("task", problem.get("task", "classification"))
     scores: list[float | None] = []
     for version in (candidate, current):
-        model = load_artifact(metadata, artifacts, version.artifact_id)
+        # a model refitted on every row has seen the holdout: score the one that has not
+        model_id = version.params.get("holdout_model") or version.artifact_id
+        model = load_artifact(metadata, artifacts, model_id)
         proba = model.predict_proba(x) if task == "classification" else None
         values = compute_metrics(
             task,
@@ -831,8 +833,12 @@ def model_card(metadata: MetadataStore, version: ModelVersion, *, fmt: str = "ma
 
 
 def _fmt(value: Any) -> str:
-    if isinstance(value, float):
-        return f"{value:.4g}"
+    if isinstance(value, float):  # whole numbers as 10,000 (not 1e+04)
+        return f"{int(value):,}" if value.is_integer() and abs(value) < 1e15 else f"{value:.4g}"
+    if isinstance(value, dict):  # hyperparameters: C=0.5236, class_weight=balanced
+        return ", ".join(f"{k}={_fmt(v)}" for k, v in value.items()) or "defaults"
+    if isinstance(value, list):
+        return ", ".join(_fmt(v) for v in value)
     return str(value)
 
 
@@ -870,7 +876,7 @@ _MARKDOWN = """\
 ## Params
 
 {% for k, v in card.params.items() %}
-- {{ k }}: {{ v }}
+- {{ k }}: {{ fmt(v) }}
 {% endfor %}
 
 ## Input signature
@@ -925,7 +931,7 @@ th{background:#f4f4f4;text-align:left}code{font-size:90%}
 {% for k, v in card.metrics.items() %}<tr><td>{{ k }}</td><td>{{ fmt(v) }}</td></tr>{% endfor %}
 </table>
 <h2>Params</h2><table>
-{% for k, v in card.params.items() %}<tr><th>{{ k }}</th><td>{{ v }}</td></tr>{% endfor %}
+{% for k, v in card.params.items() %}<tr><th>{{ k }}</th><td>{{ fmt(v) }}</td></tr>{% endfor %}
 </table>
 <h2>Input signature</h2><table><tr><th>column</th><th>dtype</th></tr>
 {% for c in card.signature %}<tr><td>{{ c.name }}</td><td>{{ c.dtype }}</td></tr>{% endfor %}

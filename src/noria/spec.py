@@ -88,6 +88,8 @@ class ModelsSpec(_Model):
     n_jobs: int | None = Field(None, ge=1)
     warm_start: bool = True
     spaces: dict[str, dict[str, dict[str, Any]]] = Field(default_factory=dict)
+    threshold: float | None = Field(None, gt=0, lt=1)
+    refit: Literal["all", "train"] = "all"
 
 
 class StepsSpec(_Model):
@@ -256,6 +258,15 @@ class LoopSpec(_Model):
     rollback: MetricFloor | None = None
 
 
+class EvaluationSpec(_Model):
+    """``noria evaluate``: intervals, weak segments, fairness (:mod:`noria.evaluate`)."""
+
+    sensitive: list[str] = Field(default_factory=list, description="columns judged for fairness")
+    bootstrap: int = Field(200, ge=20, le=10_000, description="bootstrap resamples")
+    min_segment_rows: int | None = Field(None, ge=5, description="null: 1 % of rows, >= 30")
+    alpha: float = Field(0.05, gt=0, lt=1, description="false discovery rate of weak segments")
+
+
 class Spec(_Model):
     """The whole of ``noria.yaml``."""
 
@@ -275,6 +286,7 @@ class Spec(_Model):
     serve: ServeSpec = ServeSpec()
     monitor: MonitorSpec = MonitorSpec()
     loop: LoopSpec = LoopSpec()
+    evaluation: EvaluationSpec = EvaluationSpec()
 
 
 def _lines(node: Any, prefix: tuple[str, ...], out: dict[tuple[str, ...], int]) -> None:
@@ -410,6 +422,9 @@ models:
   n_jobs: null                    # trials at once, one process each; null = all cores
   warm_start: true                # start from the champion's params and the best earlier trials
   spaces: {{}}                      # own ranges, see the README ("Search")
+  threshold: null                 # binary: fix the decision threshold (null: chosen for the metric)
+  refit: all                      # all: the registered model is refitted on every labelled row;
+                                  # train: it keeps the holdout out
 
 steps:
   module: null                    # a Python file whose functions replace or add steps
@@ -476,4 +491,10 @@ loop:                             # `noria loop` (or `noria loop --once` from cr
   shadow: false                   # also compare it with the champion on labelled live traffic
   rollback: null                  # {{metric: accuracy, below: 0.7}}: restore the previous
                                   # champion when the new one falls below this floor
+
+evaluation:                       # `noria evaluate NAME@VERSION`
+  sensitive: []                   # columns whose groups are compared (fairness), e.g. [sex]
+  bootstrap: 200                  # resamples behind every 95 % interval
+  min_segment_rows: null          # fewest rows of a weak segment; null = 1 % of rows, >= 30
+  alpha: 0.05                     # false discovery rate of the weak-segment search
 """

@@ -45,3 +45,32 @@ def test_report_has_columns_histograms_and_failed_checks(tmp_path: Path) -> None
 def test_report_without_validation() -> None:
     html = render_data_report(profile_data(pd.DataFrame({"x": [1.0, 2.0, None]})))
     assert "Validation" not in html and "nulls" in html
+
+
+def test_numbers_are_written_for_people() -> None:
+    """Years were "2,003" and every quantile of a year column was 2,009; a price of a million
+    plus a few units was "1e+06" in every row."""
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame(
+        {
+            "year": rng.integers(2003, 2011, 3000),
+            "price": 1e6 + rng.lognormal(0, 1, 3000),
+            "visits": rng.integers(20_000, 40_000, 3000),
+        }
+    )
+    html = render_data_report(profile_data(frame))
+    cards = {
+        card.split("<")[0].strip(): dict(
+            re.findall(r"<tr><th>(\w+)</th><td>([^<]*)</td></tr>", card)
+        )
+        for card in html.split('<div class="card">\n<h3>')[1:]
+    }
+    year, price, visits = cards["year"], cards["price"], cards["visits"]
+    assert (year["min"], year["p5"], year["p95"], year["max"]) == ("2003", "2003", "2010", "2010")
+    assert year["p25"] < year["p50"] < year["p75"]  # the quantiles tell the years apart
+    assert all(price[k].startswith("1,000,0") and price[k].count(".") == 1 for k in ("p5", "p95"))
+    assert price["p5"] != price["p50"] != price["p95"]
+    assert visits["min"].startswith(("20,", "21,")) and "," in visits["p50"]
+    assert "2,00" not in html and "e+0" not in html

@@ -12,7 +12,15 @@ from typing import Any
 
 import typer
 
-from noria.cli import data_cmds, demo, model_cmds, monitor_cmds, project_cmds
+from noria.cli import (
+    data_cmds,
+    demo,
+    evaluate_cmds,
+    model_cmds,
+    monitor_cmds,
+    project_cmds,
+    ui_cmds,
+)
 from noria.cli._output import fail
 
 app = typer.Typer(
@@ -40,6 +48,8 @@ demo.register(app)
 model_cmds.register(app)
 data_cmds.register(app)
 monitor_cmds.register(app)
+evaluate_cmds.register(app)
+ui_cmds.register(app)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -9,8 +9,11 @@ after each of three acts: quiet traffic (nothing to do); a colony of heavier pen
 (drift is detected, the model is retrained on the new data and promoted, and the server swaps
 it in); a feed bug labels 1,500 new rows with the wrong species (the retrained model passes its
 gates on its own mislabelled holdout and is promoted, the true labels of its live predictions
-arrive, its live accuracy falls below the floor, and the loop rolls it back). Every decision is
-in the audit log, and the monitor report is in ``.noria/reports/``.
+arrive, its live accuracy falls below the floor, and the loop rolls it back). Then the bad feed
+is quarantined (moved to ``data/quarantine/``, out of the ``data/*.csv`` the project reads), so
+that the next ``noria run`` trains on the same data as the model that serves and reuses its run
+from the cache; the demo ends on the champion actually serving. Every decision is in the audit
+log, and the monitor report is in ``.noria/reports/``.
 """
 
 from __future__ import annotations
@@ -69,12 +72,13 @@ def demo(
     finally:
         view.close()
     print_summary(project, result)
-    if cycle:
-        run_cycle(project)
+    closing = run_cycle(project) if cycle else ""
     out.print(
         f"next: cd {path} && noria run   (every step comes from the cache), noria runs, "
         f"noria show {result.run_id[:8]}"
     )
+    if closing:
+        out.print(closing)  # the last word: the model that serves
 
 
 def _demo_settings(project: Any) -> Any:
@@ -137,14 +141,16 @@ def _wait_for_version(server: Any, version: int, timeout: float = 30.0) -> None:
     raise RuntimeError(f"the server did not swap in version {version} within {timeout:g} s")
 
 
-def run_cycle(project: Any) -> None:
-    """Serve, drift, retrain, promote, roll back: the loop's whole cycle (see the module)."""
+def run_cycle(project: Any) -> str:
+    """Serve, drift, retrain, promote, roll back: the loop's whole cycle (see the module).
+
+    Returns the closing line: the version that serves (see :func:`finish_cycle`).
+    """
     import socket
     import threading
 
     import pandas as pd
 
-    from noria.monitor.labels import add_labels
     from noria.monitor.loop import loop_once
     from noria.project import Project
     from noria.serve.app import ServeSettings, serve
@@ -197,29 +203,71 @@ def run_cycle(project: Any) -> None:
         bad.to_csv(project.root / "data" / "penguins-feed.csv", index=False)
         decisions = loop_once(project, say=say)
         promoted = [d for d in decisions if d.action == "promote"]
-        if not promoted:
+        if promoted:
+            _act_3_live_labels(project, url, server, penguins, heavy, promoted[0], say)
+        else:
             say("the gates refused the mislabelled model: nothing to roll back")
-            return
-        _wait_for_version(server, int(promoted[0].reason.rsplit(" ", 1)[1]))
-        live = pd.concat([penguins, heavy]).sample(200, random_state=4).reset_index(drop=True)
-        answers = _send(url, live)
-        server.log.flush()
-        truth = project.home / "demo-truth.csv"
-        pd.DataFrame({"request_id": [a[0] for a in answers], "label": live["species"]}).to_csv(
-            truth, index=False
-        )
-        batch = add_labels(project.home, "penguins", truth)
-        say(f"the true species of {batch.matched} served predictions arrive (noria labels add)")
-        loop_once(project, say=say)
-        _wait_for_version(server, _champion(project))
-        say(f"the server is back on version {server.predictor.version}")
     finally:
         server.uvicorn.should_exit = True
         thread.join(30)
+    return finish_cycle(project, say)
+
+
+def _act_3_live_labels(
+    project: Any, url: str, server: Any, penguins: Any, heavy: Any, promoted: Any, say: Any
+) -> None:
+    """The mislabelled model serves, the true labels arrive, the loop rolls it back."""
+    import pandas as pd
+
+    from noria.monitor.labels import add_labels
+    from noria.monitor.loop import loop_once
+
+    _wait_for_version(server, int(promoted.reason.rsplit(" ", 1)[1]))
+    live = pd.concat([penguins, heavy]).sample(200, random_state=4).reset_index(drop=True)
+    answers = _send(url, live)
+    server.log.flush()
+    truth = project.home / "demo-truth.csv"
+    pd.DataFrame({"request_id": [a[0] for a in answers], "label": live["species"]}).to_csv(
+        truth, index=False
+    )
+    batch = add_labels(project.home, "penguins", truth)
+    say(f"the true species of {batch.matched} served predictions arrive (noria labels add)")
+    loop_once(project, say=say)
+    _wait_for_version(server, _champion(project))
+    say(f"the server is back on version {server.predictor.version}")
+
+
+def finish_cycle(project: Any, say: Any) -> str:
+    """Quarantine the mislabelled feed; the closing line: which version serves, and why.
+
+    The feed's file moves to ``data/quarantine/`` (the project reads ``data/*.csv``): the data
+    is again the data of the model that serves, so ``noria run`` afterwards reuses that model's
+    run from the cache instead of reporting the rolled-back version as its model.
+    """
+    feed = project.root / "data" / "penguins-feed.csv"
+    if feed.exists():
+        folder = feed.parent / "quarantine"
+        folder.mkdir(exist_ok=True)
+        feed.replace(folder / feed.name)
+        say(f"the mislabelled feed is quarantined: data/quarantine/{feed.name}")
+    champion = _champion(project)
     say(
         f"monitor report: {project.home / 'reports' / 'monitor-penguins.html'}; "
         "decisions: noria models show penguins, or the audit log"
     )
+    rolled = _rolled_back(project)
+    why = f"; version {rolled} was rolled back" if rolled and rolled != champion else ""
+    return f"serving: penguins@champion = version {champion}{why}"
+
+
+def _rolled_back(project: Any) -> int | None:
+    """The version the champion was last rolled back from, if any."""
+    events = project.metadata.audit_events()
+    for event in reversed(events):
+        name, _, _ = event["object"].rpartition("/")
+        if name == "penguins" and event["action"] == "rollback":
+            return event["detail"].get("from")
+    return None
 
 
 def _champion(project: Any) -> int:

@@ -95,7 +95,10 @@ class WindowReport:
         return self.drift.drifted
 
     def to_dict(self) -> dict[str, Any]:
-        """A JSON-able dict (the window's report artifact)."""
+        """A JSON-able dict (the window's report artifact; ``bars``: the distributions of its
+        drifted columns, the charts of the monitor report)."""
+        from noria.reports.monitor_report import window_bars
+
         return {
             "format": "noria.monitor-window/1",
             "id": self.id,
@@ -109,6 +112,7 @@ class WindowReport:
             "drift": self.drift.to_dict(),
             "quality": self.quality,
             "segments": self.segments,
+            "bars": window_bars(self),
         }
 
 
@@ -428,15 +432,18 @@ def monitor_and_report(
     """
     from noria.monitor.alerts import send_alerts, window_alerts
     from noria.monitor.logs import windows
-    from noria.reports.monitor_report import write_monitor_report
+    from noria.reports.monitor_report import stored_reports, write_monitor_report
 
     result = run_monitor(project, model=model, on_window=on_window)
+    records = windows(project.metadata, result.model, limit=1 << 62)
     path = write_monitor_report(
         report_path(project, result.model),
         result.model,
-        windows(project.metadata, result.model),
+        records,
         result.windows[-1] if result.windows else None,
         [m.to_dict() for m in result.live],
+        stored=stored_reports(project.artifacts, records),
+        events=project.metadata.audit_events(),
     )
     webhook = project.spec.monitor.webhook if project.spec else None
     alerts = [a for w in result.windows for a in window_alerts(w)]

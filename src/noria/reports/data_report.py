@@ -13,10 +13,11 @@ from __future__ import annotations
 import datetime as dt
 import html
 import io
-import math
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
+
+from noria.reports.numbers import column_formatter, number, plain_integers, tick
 
 __all__ = ["render_data_report", "write_data_report"]
 
@@ -85,22 +86,10 @@ def write_page(path: str | Path, html: str) -> Path:
 
 
 def fmt(value: Any, kind: str = "") -> str:
-    """A value for people: numbers to 4 significant digits, times as ISO."""
-    if value is None:
-        return "–"
-    if kind == "temporal" and isinstance(value, int | float):
+    """A value for people: times as ISO, numbers by :func:`noria.reports.numbers.number`."""
+    if kind == "temporal" and isinstance(value, int | float) and not isinstance(value, bool):
         return dt.datetime.fromtimestamp(value, tz=dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
-    if isinstance(value, bool):
-        return str(value).lower()
-    if isinstance(value, int):
-        return f"{value:,}"
-    if isinstance(value, float):
-        if not math.isfinite(value):
-            return str(value)
-        if value != 0 and (abs(value) >= 1e6 or abs(value) < 1e-3):
-            return f"{value:.4g}"
-        return f"{value:,.4g}" if abs(value) < 1000 else f"{value:,.1f}"
-    return str(value)
+    return number(value)
 
 
 def _column_view(col: Mapping[str, Any]) -> dict[str, Any]:
@@ -112,12 +101,14 @@ def _column_view(col: Mapping[str, Any]) -> dict[str, Any]:
         ("nulls", f"{fmt(nulls)} ({nulls / count:.1%})" if count else "0"),
         ("distinct", fmt(col.get("distinct"))),
     ]
-    if kind in ("numeric", "temporal", "string"):
-        stats += [("min", fmt(col.get("min"), kind)), ("max", fmt(col.get("max"), kind))]
     if kind == "numeric":
-        stats += [("mean", fmt(col.get("mean"))), ("std", fmt(col.get("std")))]
+        num = column_formatter(col)
+        stats += [("min", num(col.get("min"))), ("max", num(col.get("max")))]
+        stats += [("mean", num(col.get("mean"))), ("std", num(col.get("std")))]
         q = col.get("quantiles") or {}
-        stats += [(k, fmt(v)) for k, v in q.items() if k in ("p5", "p25", "p50", "p75", "p95")]
+        stats += [(k, num(v)) for k, v in q.items() if k in ("p5", "p25", "p50", "p75", "p95")]
+    elif kind in ("temporal", "string"):
+        stats += [("min", fmt(col.get("min"), kind)), ("max", fmt(col.get("max"), kind))]
     if kind == "string" and col.get("len_max") is not None:
         n = count - nulls
         mean = (col.get("len_sum") or 0) / n if n else 0
@@ -148,25 +139,36 @@ def _hist_svg(col: Mapping[str, Any]) -> str:
 
     matplotlib.use("Agg", force=False)
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import FuncFormatter, MaxNLocator
 
     hist = col["hist"]
     counts = list(hist["counts"])
     start, step = hist["start"], hist["step"]
     edges = [start + i * step for i in range(len(counts) + 1)]
+    integer = col.get("kind") == "numeric" and str(col.get("dtype", "")).upper().endswith("INT")
     fig, ax = plt.subplots(figsize=(3.6, 1.5), dpi=72)
     try:
-        ax.bar(edges[:-1], counts, width=step, align="edge", color="#4a78b5", edgecolor="white",
-               linewidth=0.3)  # fmt: skip
+        if integer and step == 1:  # one bar per integer, centred on it
+            ax.bar(edges[:-1], counts, width=0.9, align="center", color="#4a78b5")
+        else:
+            ax.bar(edges[:-1], counts, width=step, align="edge", color="#4a78b5",
+                   edgecolor="white", linewidth=0.3)  # fmt: skip
         if col.get("kind") == "temporal":
             ax.set_xticks([edges[0], edges[-1]])
             ax.set_xticklabels([fmt(edges[0], "temporal")[:10], fmt(edges[-1], "temporal")[:10]])
+        else:  # a few ticks, written as the report writes numbers (no offset, no 1e7)
+            group = not plain_integers(col.get("name", ""))
+            ax.xaxis.set_major_locator(MaxNLocator(nbins=4, integer=integer, min_n_ticks=2))
+            ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: tick(v, group=group)))
         ax.tick_params(labelsize=7)
         for side in ("top", "right"):
             ax.spines[side].set_visible(False)
         ax.set_yticks([])
         below, above = hist.get("below", 0), hist.get("above", 0)
         if below or above:
-            ax.set_title(f"outside the edges: {below:,} below, {above:,} above", fontsize=7)
+            ax.set_title(
+                f"outside the edges: {number(below)} below, {number(above)} above", fontsize=7
+            )
         return inline_svg(fig, pad=0.2)
     finally:
         plt.close(fig)
@@ -184,8 +186,18 @@ def inline_svg(fig: Any, *, pad: float = 0.3) -> str:
             fig.savefig(buf, format="svg")
     finally:
         plt.close(fig)
-    text = buf.getvalue()
-    return text[text.find("<svg") :]
+    return fit_svg(buf.getvalue())
+
+
+def fit_svg(text: str) -> str:
+    """The ``<svg>`` element of matplotlib's output, sized to its box: no fixed width or
+    height, only its ``viewBox``, drawn 100 % wide (so a chart never overflows its card)."""
+    import re
+
+    text = text[text.find("<svg") :]
+    end = text.find(">")
+    head = re.sub(r'\s(width|height)="[^"]*"', "", text[:end])
+    return f'{head} style="width: 100%; height: auto; display: block"{text[end:]}'
 
 
 def escape(text: str) -> str:

@@ -26,7 +26,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
-import hmac
 import re
 import sys
 import time
@@ -46,6 +45,7 @@ from noria.errors import (
     UserError,
     did_you_mean,
 )
+from noria.serve.auth import header_bytes, token_matches
 
 if TYPE_CHECKING:
     from noria.serve.app import Server
@@ -144,26 +144,18 @@ def check_token(token: str | None, authorization: str | None, *, basic: bool = F
     scheme = scheme.lower()
     sent: bytes | None = None
     if scheme == "bearer":
-        sent = _raw(given.strip())
+        sent = header_bytes(given.strip())
     elif basic and scheme == "basic":
         try:
-            decoded = base64.b64decode(_raw(given.strip()), validate=True)
+            decoded = base64.b64decode(header_bytes(given.strip()), validate=True)
         except (binascii.Error, ValueError):
             decoded = b""
         _, colon, password = decoded.partition(b":")
         sent = password if colon else None
-    if sent is None or not hmac.compare_digest(sent, token.encode()):
+    if not token_matches(sent, token):
         raise Unauthorized(
             "missing or wrong bearer token: send the header 'Authorization: Bearer <NORIA_TOKEN>'"
         )
-
-
-def _raw(text: str) -> bytes:
-    """A header value's bytes (Starlette decodes headers as latin-1; other text as UTF-8)."""
-    try:
-        return text.encode("latin-1")
-    except UnicodeEncodeError:
-        return text.encode()
 
 
 # --------------------------------------------------------------------------- bodies

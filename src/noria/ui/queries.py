@@ -1,0 +1,416 @@
+"""Read queries of the dashboard: pages of runs, a run's details, histories, comparisons.
+
+Everything goes through the metadata store's public read API (:meth:`MetadataStore.read`, plain
+SQL with named parameters), so SQLite (``sqlite3``, no SQLAlchemy import) and other databases run
+the same statements. Pages are cut in SQL (``LIMIT``/``OFFSET``, one row more than shown to know
+whether a next page exists, no ``COUNT`` over a filter), and what a page shows of its runs
+(metrics, params, tags) is fetched for those ids only: the cost of a page does not grow with the
+store, apart from the sort and the filter themselves.
+
+Long metric histories are downsampled in SQL: above ``2 × buckets`` points the steps are cut into
+buckets and each keeps its minimum and maximum, so a spike survives and a 1,000,000-point history
+ships a few hundred points.
+
+Not here: HTTP, HTML (:mod:`noria.ui.app`), the filter language (:mod:`noria.ui.filters`).
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import orjson
+
+from noria.errors import NotFoundError, UserError
+from noria.ui.filters import Catalog, Column, SqlBuilder, like_pattern, parse_column, parse_filter
+
+if TYPE_CHECKING:
+    from noria.store.metadata import MetadataStore, RunRecord
+
+__all__ = ["Catalogs", "RunPage", "RunQuery", "history", "page_of_runs", "resolve_runs"]
+
+_RUN_COLS = (
+    "r.id, r.name, r.pipeline, r.kind, r.parent_id, r.status, r.started_at, r.ended_at, "
+    "r.error, r.pid, r.host, r.owner"
+)
+_QUALITY = re.compile(r"auc|acc|f1|precision|recall|loss|rmse|mae|mse|r2|score", re.I)
+_MAX_IN = 500  # ids per IN (...) list: SQLite's default limit on variables is far above
+_NOT_NULL = frozenset({"name", "status", "kind", "id", "started"})  # attributes never NULL
+
+
+def _sqlite(store: MetadataStore) -> bool:
+    return store.url.startswith("sqlite:")
+
+
+class Catalogs:
+    """The metric, param and tag keys of a store (a full scan of three tables), cached.
+
+    Pages never wait for it unless they must: :meth:`peek` answers at once with what is known
+    (reloading in the background when older than ``ttl``); only a bare name that is not yet
+    known makes a page wait for :meth:`refresh`.
+    """
+
+    def __init__(self, store: MetadataStore, ttl: float = 30.0) -> None:
+        self.store = store
+        self.ttl = ttl
+        self._value: Catalog | None = None
+        self._at = 0.0
+        self._lock = threading.Lock()
+        self._loading = False
+        self._loaded = threading.Event()
+        self._own: MetadataStore | None = None
+
+    def get(self) -> Catalog:
+        """The catalog, reloaded when older than the TTL."""
+        with self._lock:
+            if self._value is None or time.monotonic() - self._at > self.ttl:
+                self._value = self._load()
+                self._at = time.monotonic()
+            return self._value
+
+    def peek(self, wait: float = 1.0) -> Catalog:
+        """What is known now; a stale catalog is reloaded in the background.
+
+        Before the first load has finished, waits for it up to ``wait`` seconds (the app starts
+        loading when it is created, so this rarely waits at all).
+        """
+        value = self._value
+        if (value is None or time.monotonic() - self._at > self.ttl) and not self._loading:
+            self._loading = True
+            threading.Thread(target=self._background, daemon=True).start()
+        if value is None:
+            self._loaded.wait(wait)
+            value = self._value
+        return value or Catalog()
+
+    def _background(self) -> None:
+        try:
+            self.get()
+        except Exception:  # the store went away: pages will say so themselves
+            pass
+        finally:
+            self._loading = False
+            self._loaded.set()
+
+    def refresh(self) -> Catalog:
+        """Reload now (a name may have just appeared)."""
+        with self._lock:
+            self._value = self._load()
+            self._at = time.monotonic()
+            return self._value
+
+    def _load(self) -> Catalog:
+        # its own connection: three full scans must not hold the pages' connection meanwhile
+        if self._own is None:
+            from noria.store.metadata import MetadataStore
+
+            self._own = MetadataStore(self.store.url)
+        own = self._own
+
+        def keys(table: str) -> frozenset[str]:
+            return frozenset(r[0] for r in own.read(f"SELECT DISTINCT key FROM {table}"))
+
+        return Catalog(metrics=keys("metrics"), params=keys("params"), tags=keys("tags"))
+
+
+@dataclass
+class RunQuery:
+    """What the runs page asks for (every field comes from the URL's query string)."""
+
+    filter: str = ""
+    search: str = ""
+    status: str = ""
+    sort: str = "started"
+    desc: bool = True
+    page: int = 1
+    per_page: int = 50
+    trials: bool = False
+    parent: str = ""
+    columns: list[str] = field(default_factory=list)
+
+
+@dataclass
+class RunPage:
+    """One page of runs with the values of the shown columns."""
+
+    runs: list[RunRecord]
+    columns: list[Column]
+    values: dict[str, dict[Column, Any]]
+    has_next: bool
+    total: int
+    seconds: float
+
+
+def _chunks(ids: Sequence[str]) -> list[Sequence[str]]:
+    return [ids[i : i + _MAX_IN] for i in range(0, len(ids), _MAX_IN)]
+
+
+def _in(ids: Sequence[str]) -> tuple[str, dict[str, str]]:
+    marks = ", ".join(f":i{i}" for i in range(len(ids)))
+    return marks, {f"i{i}": v for i, v in enumerate(ids)}
+
+
+def many(store: MetadataStore, table: str, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """``{run id: {key: value}}`` of ``params`` (JSON-decoded), ``tags`` or the last ``metrics``."""
+    out: dict[str, dict[str, Any]] = {}
+    for chunk in _chunks(ids):
+        marks, binds = _in(chunk)
+        if table == "metrics":
+            sql = (
+                f"SELECT run_id, key, value FROM metrics WHERE id IN (SELECT MAX(id) FROM "
+                f"metrics WHERE run_id IN ({marks}) GROUP BY run_id, key)"
+            )
+        else:
+            sql = f"SELECT run_id, key, value FROM {table} WHERE run_id IN ({marks})"
+        for run_id, key, value in store.read(sql, binds):
+            out.setdefault(run_id, {})[key] = orjson.loads(value) if table == "params" else value
+    return out
+
+
+def page_of_runs(store: MetadataStore, catalogs: Catalogs, query: RunQuery) -> RunPage:
+    """The runs of a page: filtered, searched, sorted and cut in SQL.
+
+    Raises:
+        FilterError: the filter does not parse.
+        UserError: an unknown sort column.
+    """
+    started = time.perf_counter()
+    catalog = catalogs.peek()
+    sql = SqlBuilder(sqlite=_sqlite(store))
+    where = [parse_filter(query.filter, catalog, sql, refresh=catalogs.refresh)]
+    if query.parent:
+        where.append(f"r.parent_id = {sql.bind(query.parent)}")
+    elif not query.trials:
+        # on SQLite `+` keeps the planner off the parent_id index, so that a sort by start time
+        # walks its index and stops after one page instead of sorting every top-level run
+        where.append("+r.parent_id IS NULL" if sql.sqlite else "r.parent_id IS NULL")
+    if query.status:
+        where.append(f"r.status = {sql.bind(query.status)}")
+    if query.search.strip():
+        pattern = sql.bind(like_pattern(query.search.strip()))
+        where.append(
+            f"(LOWER(r.name) LIKE {pattern} ESCAPE '\\' OR r.id LIKE {pattern} ESCAPE '\\')"
+        )
+    sort = parse_column(query.sort, catalog) or parse_column(query.sort, catalogs.refresh())
+    if sort is None:
+        raise UserError(f"sort: no column '{query.sort}' (try started, name, metrics.KEY)")
+    direction = "DESC" if query.desc else "ASC"
+    if sort.kind == "attr" and sort.key in _NOT_NULL:  # a plain ORDER BY can walk an index
+        order = [f"{e} {direction}" for e in sql.sort_keys(sort)]
+    else:
+        order = [f"({e}) IS NULL, {e} {direction}" for e in sql.sort_keys(sort)]
+    order.append(f"r.started_at {direction}, r.id")
+    limit = max(1, min(query.per_page, 1000))
+    offset = (max(query.page, 1) - 1) * limit
+    text = (
+        f"SELECT {_RUN_COLS} FROM runs r {sql.join_sql()} WHERE {' AND '.join(where)} "
+        f"ORDER BY {', '.join(order)} LIMIT {sql.bind(limit + 1)} OFFSET {sql.bind(offset)}"
+    )
+    from noria.store.metadata import RunRecord
+
+    rows = store.read(text, sql.params)
+    runs = [RunRecord(*r) for r in rows[:limit]]
+    ids = [r.id for r in runs]
+    params, tags = many(store, "params", ids), {}
+    if any(parse_column(x, catalog) is None for x in query.columns):
+        catalog = catalogs.refresh()
+    columns = [c for c in (parse_column(x, catalog) for x in query.columns) if c is not None]
+    if query.columns:
+        metrics = latest(store, ids, [c.key for c in columns if c.kind == "metric"])
+    else:  # the known metric keys that read as quality first: a lookup each, never a scan
+        candidates = sorted(catalog.metrics, key=lambda k: (not _QUALITY.search(k), k))[:24]
+        metrics = latest(store, ids, candidates)
+        columns = default_columns(metrics, params)
+    if any(c.kind == "tag" for c in columns):
+        tags = many(store, "tags", ids)
+    values = {r.id: _values(r.id, columns, metrics, params, tags) for r in runs}
+    if query.parent:
+        total = int(
+            store.read("SELECT COUNT(*) FROM runs WHERE parent_id = :p", {"p": query.parent})[0][0]
+        )
+    else:
+        scope = "" if query.trials else " WHERE parent_id IS NULL"
+        total = int(store.read(f"SELECT COUNT(*) FROM runs{scope}")[0][0])
+    return RunPage(runs, columns, values, len(rows) > limit, total, time.perf_counter() - started)
+
+
+def latest(store: MetadataStore, ids: Sequence[str], keys: Sequence[str]) -> dict[str, dict]:
+    """``{run id: {key: last value}}`` for the given keys: one index lookup per run and key.
+
+    Unlike :func:`many`, the cost does not grow with the length of a run's histories.
+    """
+    out: dict[str, dict[str, Any]] = {}
+    for key in dict.fromkeys(keys):
+        for chunk in _chunks(ids):
+            marks, binds = _in(chunk)
+            rows = store.read(
+                "SELECT r.id, (SELECT m.value FROM metrics m WHERE m.run_id = r.id AND "
+                f"m.key = :k ORDER BY m.id DESC LIMIT 1) FROM runs r WHERE r.id IN ({marks})",
+                {**binds, "k": key},
+            )
+            for run_id, value in rows:
+                if value is not None:
+                    out.setdefault(run_id, {})[key] = value
+    return out
+
+
+def default_columns(
+    metrics: dict[str, dict[str, Any]],
+    params: dict[str, dict[str, Any]],
+    n_metrics: int = 6,
+    n_params: int = 4,
+) -> list[Column]:
+    """The metrics and params most of the shown runs have (metrics first)."""
+    m = Counter(k for v in metrics.values() for k in v)
+    p = Counter(k for v in params.values() for k in v if _scalar(v[k]))
+    # most common first; among equals, what reads as a model's quality before data counts
+    best_m = sorted(m, key=lambda k: (-m[k], not _QUALITY.search(k), k))[:n_metrics]
+    best_p = sorted(p, key=lambda k: (-p[k], k))[:n_params]
+    return [Column("metric", k) for k in best_m] + [Column("param", k) for k in best_p]
+
+
+def _scalar(value: Any) -> bool:
+    return value is None or isinstance(value, (str, int, float, bool))
+
+
+def _values(
+    run_id: str,
+    columns: Sequence[Column],
+    metrics: dict[str, dict[str, Any]],
+    params: dict[str, dict[str, Any]],
+    tags: dict[str, dict[str, Any]],
+) -> dict[Column, Any]:
+    source = {"metric": metrics, "param": params, "tag": tags}
+    return {c: source[c.kind].get(run_id, {}).get(c.key) for c in columns if c.kind != "attr"}
+
+
+# --------------------------------------------------------------------------- one run
+
+
+def run_or_404(store: MetadataStore, run_id: str) -> RunRecord:
+    """The run (an id or a unique prefix of at least 4 characters).
+
+    Raises:
+        NotFoundError: unknown or ambiguous.
+    """
+    if not run_id or len(run_id) > 64:
+        raise NotFoundError(f"no run '{run_id[:64]}'")
+    return store.get_run(run_id)
+
+
+def metric_keys(store: MetadataStore, run_id: str) -> list[tuple[str, int, float]]:
+    """``(key, points, last value)`` of each metric of a run."""
+    rows = store.read(
+        "SELECT m.key, c.n, m.value FROM (SELECT key, COUNT(*) AS n, MAX(id) AS last FROM "
+        "metrics WHERE run_id = :r GROUP BY key) c JOIN metrics m ON m.id = c.last ORDER BY m.key",
+        {"r": run_id},
+    )
+    return [(r[0], int(r[1]), r[2]) for r in rows]
+
+
+def history(
+    store: MetadataStore, run_id: str, key: str, buckets: int = 400
+) -> list[tuple[float, float, float]]:
+    """``(step, min, max)`` of a metric's history, at most ``buckets`` of them.
+
+    Short histories come back point by point (min == max); long ones are bucketed by step in SQL.
+    """
+    n, lo, hi = store.read(
+        "SELECT COUNT(*), MIN(step), MAX(step) FROM metrics WHERE run_id = :r AND key = :k",
+        {"r": run_id, "k": key},
+    )[0]
+    if not n:
+        return []
+    if n <= 2 * buckets or hi == lo:
+        rows = store.read(
+            "SELECT step, value FROM metrics WHERE run_id = :r AND key = :k ORDER BY step, id",
+            {"r": run_id, "k": key},
+        )
+        if len(rows) > 2 * buckets:  # every point at one step: keep the envelope
+            values = [r[1] for r in rows]
+            return [(float(lo), min(values), max(values))]
+        return [(float(s), v, v) for s, v in rows]
+    width = (hi - lo) / buckets
+    rows = store.read(
+        "SELECT CAST((step - :lo) / :w AS INTEGER) AS b, MIN(step), MIN(value), MAX(value) "
+        "FROM metrics WHERE run_id = :r AND key = :k GROUP BY b ORDER BY b",
+        {"r": run_id, "k": key, "lo": lo, "w": width},
+    )
+    return [(float(r[1]), r[2], r[3]) for r in rows]
+
+
+def artifacts_of(store: MetadataStore, run_id: str) -> list[dict[str, Any]]:
+    """The outputs of a run's steps: step, name, artifact id, type, materializer, size."""
+    rows = store.read(
+        "SELECT s.step, l.name, a.id, a.type_name, a.materializer, a.size FROM lineage l "
+        "JOIN step_runs s ON s.id = l.step_run_id JOIN artifacts a ON a.id = l.artifact_id "
+        "WHERE s.run_id = :r AND l.direction = 'out' ORDER BY s.started_at, l.name",
+        {"r": run_id},
+    )
+    keys = ("step", "name", "id", "type", "materializer", "size")
+    return [dict(zip(keys, r, strict=True)) for r in rows]
+
+
+def versions_of_run(store: MetadataStore, run_id: str) -> list[tuple[str, int]]:
+    """``(model, version)`` registered from a run."""
+    rows = store.read(
+        "SELECT name, version FROM model_versions WHERE run_id = :r ORDER BY name, version",
+        {"r": run_id},
+    )
+    return [(r[0], int(r[1])) for r in rows]
+
+
+def children(store: MetadataStore, run_id: str, limit: int = 1000) -> list[RunRecord]:
+    """A run's child runs (a search's trials), in the order they started."""
+    from noria.store.metadata import RunRecord
+
+    rows = store.read(
+        f"SELECT {_RUN_COLS} FROM runs r WHERE r.parent_id = :p ORDER BY r.started_at, r.name "
+        "LIMIT :n",
+        {"p": run_id, "n": limit},
+    )
+    return [RunRecord(*r) for r in rows]
+
+
+# --------------------------------------------------------------------------- comparisons
+
+
+def resolve_runs(store: MetadataStore, refs: Sequence[str], limit: int = 1000) -> list[RunRecord]:
+    """The runs of full ids or unique prefixes (≥ 4 hex digits), in the order given.
+
+    Raises:
+        NotFoundError: an id matches no run, or a prefix several.
+        UserError: more than ``limit`` runs.
+    """
+    from noria.store.metadata import RunRecord
+
+    refs = list(dict.fromkeys(r.strip().lower() for r in refs if r.strip()))
+    if len(refs) > limit:
+        raise UserError(f"compare: {len(refs)} runs asked for; at most {limit}")
+    found: dict[str, RunRecord] = {}
+    full = [r for r in refs if len(r) == 32]
+    for chunk in _chunks(full):
+        marks, binds = _in(chunk)
+        for row in store.read(f"SELECT {_RUN_COLS} FROM runs r WHERE r.id IN ({marks})", binds):
+            found[row[0]] = RunRecord(*row)
+    out = []
+    for ref in refs:
+        if ref in found:
+            out.append(found[ref])
+            continue
+        if len(ref) < 4 or len(ref) > 32 or any(c not in "0123456789abcdef" for c in ref):
+            raise NotFoundError(f"no run '{ref[:40]}' (give an id or a prefix of 4+ hex digits)")
+        rows = store.read(  # a range on the primary key: the index, not a scan
+            f"SELECT {_RUN_COLS} FROM runs r WHERE r.id >= :lo AND r.id < :hi LIMIT 2",
+            {"lo": ref, "hi": ref + "g"},
+        )
+        if len(rows) != 1:
+            what = "no run" if not rows else "several runs"
+            raise NotFoundError(f"{what} with an id starting '{ref}'")
+        out.append(RunRecord(*rows[0]))
+    return out
