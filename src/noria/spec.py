@@ -49,6 +49,13 @@ class DataSpec(_Model):
 
     source: str = Field(description="a file, a glob or a folder, relative to the project")
     format: Literal["auto", "csv", "parquet", "json"] = "auto"
+    date_formats: dict[str, str | list[str]] = Field(
+        default_factory=dict,
+        description=(
+            "column -> the strptime format(s) its dates are written in ('%d/%m/%Y'); other "
+            "text dates are decided from the data, and kept as text when ambiguous"
+        ),
+    )
 
 
 class SplitSpec(_Model):
@@ -387,6 +394,7 @@ name: {name}                      # required: also the name the model is registe
 data:
   source: {source}                # required: a CSV/Parquet/JSON file, a glob or a folder
   format: auto                    # auto | csv | parquet | json
+  date_formats: {{}}                # {{column: '%d/%m/%Y'}}: how its text dates are read
 
 target: {target}                  # required: the column to predict
 task: {task}                      # auto | classification | regression

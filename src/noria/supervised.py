@@ -233,6 +233,7 @@ def features(
     problem: dict[str, Any],
     drop: list[str],
     max_onehot_cardinality: int,
+    date_formats: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The column plan: which column is numeric, one-hot, high-cardinality, datetime, dropped."""
     from noria.features.preprocess import plan_columns
@@ -242,6 +243,7 @@ def features(
         target=problem["target"],
         drop=drop,
         max_onehot_cardinality=max_onehot_cardinality,
+        date_formats=date_formats,
     )
     return plan.to_dict()
 
@@ -764,6 +766,7 @@ def params_from_spec(spec: Spec, root: Path) -> dict[str, Any]:
         "seed": spec.seed,
         "drop": list(spec.features.drop),
         "max_onehot_cardinality": spec.features.max_onehot_cardinality,
+        "date_formats": dict(spec.data.date_formats),
         "high_cardinality": spec.features.high_cardinality,
         "scale": spec.features.scale,
         "candidate_families": list(spec.models.candidates),

@@ -95,6 +95,11 @@ def print_summary(project: Project, result: RunResult) -> None:
         f"[green]run {result.run_id}[/] {result.status} in {seconds(result.duration)}: "
         f"{len(result.steps)} steps, {result.cache_hits} from the cache"
     )
+    if "features" in result.steps:
+        from rich.markup import escape
+
+        for note in result["features"].get("notes", []):  # e.g. dates kept as text
+            out.print(f"[yellow]note:[/] {escape(note)}")
     base = result["baseline"] if "baseline" in result.steps else None
     if "candidates" in result.steps:
         print_leaderboard(result["candidates"], baseline=base)
