@@ -169,6 +169,14 @@ def _record_line(name: str, data: bytes) -> str:
     return f"{name},sha256={digest},{len(data)}"
 
 
+def _compressed_tag(tags: Sequence[str]) -> str:
+    """``py2.py3-none-any`` from the tags ``py2-none-any`` and ``py3-none-any`` (PEP 425)."""
+    if not tags:
+        return "py3-none-any"
+    parts = [t.split("-") for t in tags]
+    return "-".join(".".join(dict.fromkeys(p[i] for p in parts)) for i in range(3))
+
+
 def repack_distribution(dist: Distribution, out_dir: Path) -> Path:
     """Pack an installed distribution into a wheel again (its files, as installed).
 
@@ -192,10 +200,8 @@ def repack_distribution(dist: Distribution, out_dir: Path) -> Path:
         raise UserError(f"{name}: no .dist-info folder among its installed files")
     info_dir = info.parts[0]
     wheel_text = (Path(str(dist.locate_file(info_dir))) / "WHEEL").read_text()
-    tags = [
-        line.split(":", 1)[1].strip() for line in wheel_text.splitlines() if line.startswith("Tag:")
-    ]
-    tag = tags[0] if tags else "py3-none-any"
+    tags = [ln.split(":", 1)[1].strip() for ln in wheel_text.splitlines() if ln.startswith("Tag:")]
+    tag = _compressed_tag(tags)
     direct = Path(str(dist.locate_file(info_dir))) / "direct_url.json"
     if direct.is_file() and json.loads(direct.read_text()).get("dir_info", {}).get("editable"):
         raise UserError(f"{name} is installed in editable mode: build its wheel from its source")
