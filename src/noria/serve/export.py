@@ -234,9 +234,7 @@ def repack_distribution(dist: Distribution, out_dir: Path) -> Path:
 
 def _source_tree() -> Path | None:
     """The source tree noria is imported from (``.../src/noria`` with pyproject.toml), if any."""
-    import noria
-
-    package = Path(noria.__file__).resolve().parent
+    package = Path(__file__).resolve().parent.parent  # .../noria (this file: noria/serve/…)
     root = package.parent.parent
     if package.parent.name == "src" and (root / "pyproject.toml").is_file():
         return root
