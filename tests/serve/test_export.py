@@ -335,6 +335,7 @@ def test_image_commands_serve_the_model_in_a_fresh_environment(
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(900)  # packs and installs about 600 MB of wheels
 def test_requirements_alone_install_everything_offline(exported: Path, tmp_path: Path) -> None:
     """Nothing lent: every pinned requirement from wheels packed here, --no-index (minutes)."""
     from importlib import metadata
