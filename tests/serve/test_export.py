@@ -349,3 +349,35 @@ def test_requirements_alone_install_everything_offline(exported: Path, tmp_path:
     bin_dir = _venv(tmp_path / "venv", lend=False)
     _install(bin_dir, exported, ["--no-index", "--find-links", str(wheelhouse)])
     _serve_and_predict(bin_dir, exported, tmp_path / "app")
+
+
+def test_an_unknown_extra_is_refused_naming_the_declared_ones() -> None:
+    from noria.errors import UserError
+    from noria.serve.export import pinned_requirements
+
+    with pytest.raises(UserError, match=r"--extra onxx: noria has no such extra; extras: .*onnx"):
+        pinned_requirements(["onxx"])
+
+
+def test_repacked_wheel_keeps_every_tag_and_a_true_record(tmp_path: Path) -> None:
+    """python-dateutil is tagged py2 and py3: a wheel tagged py2 only would not install."""
+    import base64
+    import hashlib
+    import zipfile
+    from importlib import metadata
+
+    from noria.serve.export import repack_distribution
+
+    wheel = repack_distribution(metadata.distribution("python-dateutil"), tmp_path)
+    assert (
+        wheel.name == f"python_dateutil-{metadata.version('python-dateutil')}-py2.py3-none-any.whl"
+    )
+    with zipfile.ZipFile(wheel) as zf:
+        record = next(n for n in zf.namelist() if n.endswith(".dist-info/RECORD"))
+        rows = [r.split(",") for r in zf.read(record).decode().splitlines()]
+        assert {"dateutil/parser/_parser.py", record} <= {r[0] for r in rows}
+        for name, digest, size in rows:
+            if name != record:
+                data = zf.read(name)
+                want = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=")
+                assert digest == f"sha256={want.decode()}" and int(size) == len(data)
