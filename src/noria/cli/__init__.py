@@ -16,6 +16,7 @@ from noria.cli import (
     data_cmds,
     demo,
     evaluate_cmds,
+    export_cmds,
     model_cmds,
     monitor_cmds,
     project_cmds,
@@ -52,6 +53,7 @@ monitor_cmds.register(app)
 evaluate_cmds.register(app)
 ui_cmds.register(app)
 store_cmds.register(app)
+export_cmds.register(app)
 
 
 def main(argv: list[str] | None = None) -> None:
