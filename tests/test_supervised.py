@@ -85,6 +85,10 @@ def test_custom_steps_example(tmp_path: Path, penguins_csv: Path) -> None:
     shutil.copytree(EXAMPLE, root, ignore=shutil.ignore_patterns(".noria", "data"))
     (root / "data").mkdir()
     shutil.copy(penguins_csv, root / "data" / "penguins.csv")
+    spec = root / "noria.yaml"  # a trial cap: the example's search would use its whole budget
+    spec.write_text(
+        spec.read_text().replace("  metric: accuracy\n", "  metric: accuracy\n  n_trials: 6\n")
+    )
     project = noria.Project(root)
     result = project.run()
     assert "data_summary" in result.steps

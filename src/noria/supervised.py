@@ -277,7 +277,6 @@ def candidates(
     scale: bool,
     model_name: str,
     seed: int,
-    refit: str,
 ) -> dict[str, Any]:
     """The search over families and hyperparameters, by cross-validation on the training part.
 
@@ -318,7 +317,7 @@ def candidates(
         high_cardinality=high_cardinality,
         scale=scale,
         refit=False,
-        refit_reserve=_refits_after_search(train, problem, settings["folds"], refit),
+        refit_reserve=_refits_after_search(train, problem, settings["folds"]),
     )
     _record_trials(ctx, result, started, model_name)
     if result.best_score is not None:  # the fallback baseline has no CV score
@@ -354,16 +353,15 @@ def candidates(
     }
 
 
-def _refits_after_search(
-    train: pd.DataFrame, problem: dict[str, Any], folds: int, refit: str
-) -> float:
+def _refits_after_search(train: pd.DataFrame, problem: dict[str, Any], folds: int) -> float:
     """How many refits of the winner on the training part the search's budget keeps time for:
-    the model step's, the final model's on train + holdout (about 1.25 of it) with ``refit:
-    all``, and the calibration's fits on the folds (about ``folds - 1`` of it) when the winner
-    may reweight classes."""
+    the model step's, the final model's on train + holdout (about 1.25 of it; kept with
+    ``refit: train`` too, so that switching ``models.refit`` reuses the search from the cache),
+    and the calibration's fits on the folds (about ``folds - 1`` of it) when the winner may
+    reweight classes."""
     from noria.train.search import weights_searched
 
-    reserve = 1.0 + (1.25 if refit == "all" else 0.0)
+    reserve = 1.0 + 1.25
     if weights_searched(problem["task"], problem["metric"], train[problem["target"]]):
         reserve += max(folds - 1, 1)
     return reserve

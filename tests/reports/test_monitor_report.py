@@ -49,7 +49,8 @@ def test_every_window_keeps_its_drift_and_the_champion_moves_are_drawn(
     # the champion moves: a second version promoted by hand, then rolled back
     one = get_version(project.metadata, "penguins", 1)
     register_model(project.metadata, name="penguins", artifact_id=one.artifact_id,
-                   run_id=one.run_id, signature=one.signature, metrics=one.metrics,
+                   run_id=one.run_id, signature=one.signature,
+                   metrics={**one.metrics, "copy": 1.0},  # the same metrics reuse version 1
                    params=one.params)  # fmt: skip
     set_alias(project.metadata, "penguins", "champion", 2, reason="a test")
     log_traffic(project, birds.sample(120, random_state=3).reset_index(drop=True), batch=40)
