@@ -1,0 +1,203 @@
+"""Model cards: what a version is, what it was trained on, how good it is, what it went through.
+
+:func:`card_data` gathers the figures; :func:`model_card` renders them in Markdown or HTML.
+
+Not here: computing an evaluation (``noria evaluate`` stores one; the card shows the newest).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from noria.errors import NotFoundError, UserError
+from noria.registry.audit import MOVES
+from noria.store.metadata import MetadataStore, ModelVersion
+
+__all__ = ["card_data", "model_card"]
+
+
+def card_data(metadata: MetadataStore, version: ModelVersion) -> dict[str, Any]:
+    """What a model card shows: data, metrics, params, lineage, aliases, history."""
+    run = None
+    run_metrics: dict[str, float] = {}
+    tags: dict[str, str] = {}
+    lineage: list[tuple[str, str, str, str]] = []
+    if version.run_id:
+        try:
+            run = metadata.get_run(version.run_id)
+        except NotFoundError:
+            run = None
+        if run is not None:
+            for key, value, _, _ in metadata.metrics(run.id):
+                run_metrics[key] = value
+            tags = metadata.tags(run.id)
+            lineage = metadata.lineage_of_run(run.id)
+    produced = {step: artifact for step, d, _, artifact in lineage if d == "out"}
+    aliases = [a for _, a, v in metadata.aliases(version.name) if v == version.version]
+    history = [
+        e
+        for e in metadata.audit_events(f"{version.name}/{version.version}")
+        if e["action"] in (*MOVES, "register", "promote_refused")
+    ]
+    data = {k: v for k, v in run_metrics.items() if k.startswith("rows_")}
+    return {
+        "name": version.name,
+        "version": version.version,
+        "created": _when(version.created_at),
+        "description": version.description or "",
+        "aliases": aliases,
+        "artifact_id": version.artifact_id,
+        "run_id": version.run_id,
+        "run_status": run.status if run else None,
+        "pipeline": run.pipeline if run else None,
+        "owner": run.owner if run else None,
+        "params": dict(version.params),
+        "metrics": dict(version.metrics),
+        "tags": tags,
+        "data": data,
+        "signature": list(version.signature),
+        "artifacts": produced,
+        "history": [
+            {
+                "time": _when(e["time"]),
+                "actor": e["actor"],
+                "action": e["action"],
+                "alias": e["detail"].get("alias", ""),
+                "reason": e["detail"].get("reason") or "",
+            }
+            for e in history
+        ],
+    }
+
+
+def _when(timestamp: float) -> str:
+    return dt.datetime.fromtimestamp(timestamp).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def model_card(metadata: MetadataStore, version: ModelVersion, *, fmt: str = "markdown") -> str:
+    """The model card of a version in Markdown (``fmt="markdown"``) or HTML (``"html"``).
+
+    Raises:
+        UserError: an unknown format.
+    """
+    if fmt not in ("markdown", "html"):
+        raise UserError(f"card format '{fmt}' is unknown; use markdown or html")
+    card = card_data(metadata, version)
+    from jinja2 import Environment
+
+    env = Environment(autoescape=fmt == "html", trim_blocks=True, lstrip_blocks=True)
+    template = env.from_string(_MARKDOWN if fmt == "markdown" else _HTML)
+    return template.render(card=card, fmt=_fmt)
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return str(value)
+
+
+_MARKDOWN = """\
+# Model card: {{ card.name }} version {{ card.version }}
+
+{% if card.description %}{{ card.description }}
+
+{% endif %}
+| | |
+| --- | --- |
+| registered | {{ card.created }} |
+| aliases | {{ card.aliases | join(", ") or "none" }} |
+| family | {{ card.params.get("family", "-") }} |
+| task | {{ card.params.get("task", "-") }} |
+| artifact | `{{ card.artifact_id }}` |
+| run | `{{ card.run_id or "-" }}` ({{ card.run_status or "-" }}, by {{ card.owner or "-" }}) |
+
+## Data
+
+{% for k, v in card.data.items() %}
+- {{ k }}: {{ fmt(v) }}
+{% else %}
+- no data figures recorded
+{% endfor %}
+
+## Metrics (holdout)
+
+| metric | value |
+| --- | --- |
+{% for k, v in card.metrics.items() %}
+| {{ k }} | {{ fmt(v) }} |
+{% endfor %}
+
+## Params
+
+{% for k, v in card.params.items() %}
+- {{ k }}: {{ v }}
+{% endfor %}
+
+## Input signature
+
+| column | dtype |
+| --- | --- |
+{% for c in card.signature %}
+| {{ c.name }} | {{ c.dtype }} |
+{% endfor %}
+
+## Lineage
+
+{% for step, artifact in card.artifacts.items() %}
+- {{ step }} → `{{ artifact }}`
+{% else %}
+- no lineage recorded
+{% endfor %}
+
+## History
+
+| time | who | what | alias | why |
+| --- | --- | --- | --- | --- |
+{% for e in card.history %}
+| {{ e.time }} | {{ e.actor }} | {{ e.action }} | {{ e.alias }} | {{ e.reason }} |
+{% endfor %}
+"""
+
+_HTML = """\
+<!doctype html>
+<html lang="en"><head><meta charset="utf-8">
+<title>{{ card.name }} v{{ card.version }} — model card</title>
+<style>
+body{font:14px/1.45 system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem}
+table{border-collapse:collapse;margin:.5rem 0}td,th{border:1px solid #ccc;padding:.2rem .6rem}
+th{background:#f4f4f4;text-align:left}code{font-size:90%}
+</style></head><body>
+<h1>Model card: {{ card.name }} version {{ card.version }}</h1>
+{% if card.description %}<p>{{ card.description }}</p>{% endif %}
+<table>
+<tr><th>registered</th><td>{{ card.created }}</td></tr>
+<tr><th>aliases</th><td>{{ card.aliases | join(", ") or "none" }}</td></tr>
+<tr><th>family</th><td>{{ card.params.get("family", "-") }}</td></tr>
+<tr><th>task</th><td>{{ card.params.get("task", "-") }}</td></tr>
+<tr><th>artifact</th><td><code>{{ card.artifact_id }}</code></td></tr>
+<tr><th>run</th><td><code>{{ card.run_id or "-" }}</code> ({{ card.run_status or "-" }})</td></tr>
+</table>
+<h2>Data</h2><ul>
+{% for k, v in card.data.items() %}<li>{{ k }}: {{ fmt(v) }}</li>
+{% else %}<li>none recorded</li>{% endfor %}
+</ul>
+<h2>Metrics (holdout)</h2><table><tr><th>metric</th><th>value</th></tr>
+{% for k, v in card.metrics.items() %}<tr><td>{{ k }}</td><td>{{ fmt(v) }}</td></tr>{% endfor %}
+</table>
+<h2>Params</h2><table>
+{% for k, v in card.params.items() %}<tr><th>{{ k }}</th><td>{{ v }}</td></tr>{% endfor %}
+</table>
+<h2>Input signature</h2><table><tr><th>column</th><th>dtype</th></tr>
+{% for c in card.signature %}<tr><td>{{ c.name }}</td><td>{{ c.dtype }}</td></tr>{% endfor %}
+</table>
+<h2>Lineage</h2><ul>
+{% for step, artifact in card.artifacts.items() %}<li>{{ step }} → <code>{{ artifact }}</code></li>
+{% else %}<li>none recorded</li>{% endfor %}
+</ul>
+<h2>History</h2><table><tr><th>time</th><th>who</th><th>what</th><th>alias</th><th>why</th></tr>
+{% for e in card.history %}<tr><td>{{ e.time }}</td><td>{{ e.actor }}</td><td>{{ e.action }}</td>
+<td>{{ e.alias }}</td><td>{{ e.reason }}</td></tr>{% endfor %}
+</table>
+</body></html>
+"""
