@@ -185,13 +185,20 @@ def promote(
         )
         failed = [r for r in results if not r.passed]
         verdicts = {r.gate: {"passed": r.passed, "detail": r.detail} for r in results}
+        evidence = {r.gate: _evidence(r.evidence) for r in results if r.evidence is not None}
         if failed and not force:
             with metadata.write() as tx:
                 metadata.audit(
                     tx,
                     action="promote_refused",
                     object=f"{name}/{version}",
-                    detail={"alias": to, "reason": reason, "gates": verdicts, "holder": holder},
+                    detail={
+                        "alias": to,
+                        "reason": reason,
+                        "gates": verdicts,
+                        "holder": holder,
+                        "evidence": evidence,
+                    },
                     actor=actor,
                 )
             raise PromotionRefused(name, version, to, [f"{r.gate}: {r.detail}" for r in failed])
@@ -204,7 +211,7 @@ def promote(
                 action="promote",
                 reason=reason or f"promoted to {to}",
                 actor=actor,
-                extra={"gates": verdicts, "forced": bool(failed)},
+                extra={"gates": verdicts, "forced": bool(failed), "evidence": evidence},
                 expected=holder,
             )
         except AliasMoved:
@@ -268,3 +275,8 @@ def rollback_target(
             f"point it elsewhere with `noria promote {name} VERSION --to {alias}`"
         )
     return current, history[-1]
+
+
+def _evidence(evidence: Mapping[str, Any]) -> dict[str, Any]:
+    """The evidence as stored in the audit log: the figures (curves) are left out."""
+    return {k: v for k, v in evidence.items() if k != "figures"}

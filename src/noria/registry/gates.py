@@ -25,7 +25,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from noria.errors import NotFoundError, did_you_mean
+from noria.errors import NotFoundError, UserError, did_you_mean
 from noria.registry.versions import CHAMPION, alias_holder, get_version
 from noria.store.metadata import MetadataStore, ModelVersion
 
@@ -37,6 +37,7 @@ __all__ = [
     "GateResult",
     "PromotionGates",
     "check_gates",
+    "evidence_gates",
     "holdout_artifacts",
     "judged_metric",
     "step_artifacts",
@@ -66,6 +67,24 @@ class PromotionGates:
     greater_is_better: bool = True
     min_improvement: float = 0.0
     require_validation: bool = False
+    not_worse: bool = False
+    not_worse_margin: float = 0.0
+    slice_floor: float | None = None
+    slice_min_rows: int = 30
+    max_ece: float | None = None
+    max_fairness_gap: float | None = None
+    tests: bool = True
+    evidence: Mapping[str, Any] = field(default_factory=dict)
+
+    def needs_evidence(self) -> bool:
+        """Whether a gate needs the candidate scored on its holdout."""
+        return bool(
+            self.not_worse
+            or self.slice_floor is not None
+            or self.max_ece is not None
+            or self.max_fairness_gap is not None
+            or (self.tests and self.evidence.get("tests"))
+        )
 
     @classmethod
     def from_spec(cls, spec: PromotionSpec, *, default_metric: str | None) -> PromotionGates:
@@ -80,16 +99,26 @@ class PromotionGates:
             greater_is_better=greater_is_better(metric) if metric else True,
             min_improvement=spec.min_improvement,
             require_validation=spec.require_validation,
+            not_worse=spec.not_worse,
+            not_worse_margin=spec.not_worse_margin,
+            slice_floor=spec.slice_floor,
+            slice_min_rows=spec.slice_min_rows,
+            max_ece=spec.max_ece,
+            max_fairness_gap=spec.max_fairness_gap,
+            tests=spec.tests,
+            evidence=spec.evidence_settings(),
         )
 
 
 @dataclass(frozen=True)
 class GateResult:
-    """One gate's verdict: its name, whether it passed, and why."""
+    """One gate's verdict: its name, whether it passed, and why (and the evidence it judged,
+    e.g. the comparison with the holder, stored with the promotion in the audit log)."""
 
     gate: str
     passed: bool
     detail: str
+    evidence: Mapping[str, Any] | None = field(default=None, compare=False, repr=False)
 
 
 def check_gates(
@@ -129,11 +158,14 @@ def check_gates(
             )
     if holder is _ANY:
         holder = alias_holder(metadata, candidate.name, alias)
-    if gates.metric and holder is not None and holder != candidate.version:
+    current = None
+    if holder is not None and holder != candidate.version:
         current = get_version(metadata, candidate.name, holder)
+    if gates.metric and current is not None:
         results.append(_compare(metadata, artifacts, candidate, current, gates))
     if gates.require_validation:
         results.append(_validation(metadata, candidate))
+    results.extend(evidence_gates(metadata, artifacts, candidate, current, gates))
     return results
 
 
@@ -271,3 +303,161 @@ def _validation(metadata: MetadataStore, version: ModelVersion) -> GateResult:
     if failed:
         return GateResult(gate, False, f"data validation did not pass: {', '.join(failed)}")
     return GateResult(gate, True, f"data validation passed ({', '.join(s.step for s in steps)})")
+
+
+# --------------------------------------------------------------------------- evidence gates
+
+
+def evidence_gates(
+    metadata: MetadataStore,
+    artifacts: ArtifactStore | None,
+    candidate: ModelVersion,
+    holder: ModelVersion | None,
+    gates: PromotionGates,
+) -> list[GateResult]:
+    """The verdicts of the gates on evidence (see :class:`~noria.registry.gates.
+    PromotionGates`), and the comparison with ``holder`` as evidence (every promotion that has
+    a holder and a holdout records it, whatever the gates)."""
+    from noria.registry.evidence import (
+        compare,
+        holdout_evaluation,
+        record_tests,
+        run_version_tests,
+        subject_of,
+    )
+
+    results: list[GateResult] = []
+    settings = dict(gates.evidence)
+    if artifacts is None:
+        if gates.needs_evidence():
+            results.append(
+                GateResult("evidence", False, "no artifact store to score the candidate with")
+            )
+        return results
+    comparison = None
+    if holder is not None and holder.version != candidate.version:
+        try:
+            a = subject_of(metadata, artifacts, f"{candidate.name}@{candidate.version}")
+            b = subject_of(metadata, artifacts, f"{holder.name}@{holder.version}")
+            comparison = compare(
+                metadata,
+                artifacts,
+                a,
+                b,
+                replicates=int(settings.get("bootstrap", 200)),
+                seed=int(settings.get("seed", 0)),
+            )
+        except (UserError, ValueError) as exc:
+            comparison = {"error": str(exc)}
+    if comparison is not None:
+        results.append(_comparison_gate(comparison, holder, gates))
+    evaluation = None
+    if gates.slice_floor is not None or gates.max_ece is not None or gates.max_fairness_gap:
+        evaluation = holdout_evaluation(metadata, artifacts, candidate, settings)
+        if evaluation is None:
+            results.append(GateResult("evaluation", False, "the version has no holdout to judge"))
+        else:
+            results.extend(_evaluation_gates(evaluation, gates))
+    tests = settings.get("tests") or []
+    if gates.tests and tests:
+        try:
+            verdicts = run_version_tests(
+                metadata, artifacts, candidate, tests, seed=int(settings.get("seed", 0))
+            )
+        except UserError as exc:
+            results.append(GateResult("tests", False, str(exc)))
+        else:
+            record_tests(metadata, candidate, verdicts, when="promotion")
+            for v in verdicts:
+                results.append(GateResult(f"test {v.name}", v.passed, v.detail))
+    return results
+
+
+def _comparison_gate(comparison: Mapping[str, Any], holder: Any, gates: Any) -> Any:
+    """The ``not_worse`` gate, or (without it) a passing record that carries the evidence."""
+    name = f"not worse than {holder.name}/{holder.version}"
+    if "error" in comparison:
+        detail = f"no comparison on the same rows: {comparison['error']}"
+        return GateResult(name if gates.not_worse else "comparison", not gates.not_worse,
+                          detail, evidence=dict(comparison))  # fmt: skip
+    metric = gates.metric or next(iter(comparison["metrics"]), "")
+    row = comparison["metrics"].get(metric)
+    if row is None or row["diff_low"] is None:
+        detail = f"no interval of the {metric} difference"
+        return GateResult(name if gates.not_worse else "comparison", not gates.not_worse,
+                          detail, evidence=dict(comparison))  # fmt: skip
+    gib = row["greater_is_better"]
+    low, high = row["diff_low"], row["diff_high"]
+    best_gain = high if gib else -low  # the most favourable end of the interval, as a gain
+    margin = gates.not_worse_margin
+    worse = best_gain < -margin
+    detail = (
+        f"{metric} {row['a']:.4g} vs {row['b']:.4g}: difference {row['diff']:+.4g}, 95 % "
+        f"interval [{low:+.4g}, {high:+.4g}] on {comparison['rows']:,} rows of "
+        f"{comparison['data']}"
+    )
+    if gates.not_worse:
+        verdict = "significantly worse" if worse else "not significantly worse"
+        if margin:
+            verdict += f" (margin {margin:g})"
+        return GateResult(name, not worse, f"{detail}: {verdict}", evidence=dict(comparison))
+    return GateResult("comparison", True, detail, evidence=dict(comparison))
+
+
+def _evaluation_gates(evaluation: Mapping[str, Any], gates: Any) -> list[Any]:
+    out = []
+    regression = evaluation["task"] == "regression"
+    if gates.slice_floor is not None:
+        floor = gates.slice_floor
+        judged = [
+            s
+            for s in evaluation["slices"]
+            if s["rows"] >= gates.slice_min_rows and s["metric"] is not None
+        ]
+        bad = [s for s in judged if (s["metric"] > floor if regression else s["metric"] < floor)]
+        metric = "MAE" if regression else "accuracy"
+        bound = "at most" if regression else "at least"
+        if bad:
+            worst = (
+                max(bad, key=lambda s: s["metric"])
+                if regression
+                else min(bad, key=lambda s: s["metric"])
+            )
+            detail = (
+                f"{len(bad)} of {len(judged)} slices break the floor ({metric} {bound} "
+                f"{floor:g}); worst: {worst['column']} = {worst['slice']} ({worst['rows']} rows,"
+                f" {metric} {worst['metric']:.4g})"
+            )
+        else:
+            detail = f"every one of {len(judged)} slices has {metric} {bound} {floor:g}"
+        out.append(GateResult("slice_floor", not bad, detail))
+    if gates.max_ece is not None:
+        ece = evaluation["metrics"].get("ece")
+        if ece is None or ece.get("value") is None:
+            out.append(GateResult("max_ece", False, "no calibration error (no probabilities)"))
+        else:
+            value = ece["value"]
+            ok = value <= gates.max_ece
+            sign = "<=" if ok else ">"
+            out.append(GateResult("max_ece", ok, f"ECE {value:.4g} {sign} {gates.max_ece:g}"))
+    if gates.max_fairness_gap is not None:
+        bound = gates.max_fairness_gap
+        keys = (
+            ("mae_difference",)
+            if regression
+            else ("demographic_parity_difference", "equalized_odds_difference")
+        )
+        for column in evaluation.get("fairness", []):
+            gaps = {k: column.get(k) for k in keys if column.get(k) is not None}
+            bad = {k: v for k, v in gaps.items() if v > bound}
+            shown = ", ".join(f"{k.replace('_', ' ')} {v:.4g}" for k, v in gaps.items())
+            out.append(GateResult(f"fairness {column['column']}", not bad,
+                                  f"{shown or 'no gap defined'} ({'>' if bad else '<='} "
+                                  f"{bound:g})"))  # fmt: skip
+        judged = {f["column"] for f in evaluation.get("fairness", [])}
+        for name in gates.evidence.get("sensitive", []):
+            if name not in judged:
+                out.append(GateResult(f"fairness {name}", False,
+                                      f"no fairness figures for '{name}' (not in the holdout, "
+                                      "or a single group)"))  # fmt: skip
+    return out
