@@ -147,12 +147,24 @@ def check_tests(
                 for column, value in row.items():
                     if column == target:
                         if task == "regression" and not _number(value):
-                            add(i, kind, "rows", j, column,
-                                message=f"the answer {value!r} is not a number")  # fmt: skip
+                            add(
+                                i,
+                                kind,
+                                "rows",
+                                j,
+                                column,
+                                message=f"the answer {value!r} is not a number",
+                            )
                         elif task == "classification" and str(value) not in answers:
-                            add(i, kind, "rows", j, column,
+                            add(
+                                i,
+                                kind,
+                                "rows",
+                                j,
+                                column,
                                 message=f"{value!r} is not a class of '{target}' (classes: "
-                                f"{', '.join(sorted(answers))})")  # fmt: skip
+                                f"{', '.join(sorted(answers))})",
+                            )
                         continue
                     problem = _column_problem(frame, column, target) or _value_problem(
                         frame, column, value
@@ -172,28 +184,48 @@ def check_tests(
                         add(i, kind, "values", j, message=problem)
                 continue
             if not _is_numeric(frame[column]):
-                add(i, kind, "column",
+                add(
+                    i,
+                    kind,
+                    "column",
                     message=f"'{column}' is not numeric: a directional test adds `change` to "
-                    "a number (use invariance for categories)")  # fmt: skip
+                    "a number (use invariance for categories)",
+                )
             score = test.get("score")
             if task == "regression" and score is not None:
-                add(i, kind, "score", message="a regressor's score is its prediction: "
-                    "remove `score:`")  # fmt: skip
+                add(
+                    i,
+                    kind,
+                    "score",
+                    message="a regressor's score is its prediction: remove `score:`",
+                )
             elif task == "classification":
                 if score is None and len(answers) > 2:
-                    add(i, kind, "score",
+                    add(
+                        i,
+                        kind,
+                        "score",
                         message="which class's probability? add `score: CLASS` (classes: "
-                        f"{', '.join(sorted(answers))})")  # fmt: skip
+                        f"{', '.join(sorted(answers))})",
+                    )
                 elif score is not None and str(score) not in answers:
-                    add(i, kind, "score",
+                    add(
+                        i,
+                        kind,
+                        "score",
                         message=f"{score!r} is not a class of '{target}' (classes: "
-                        f"{', '.join(sorted(answers))})")  # fmt: skip
+                        f"{', '.join(sorted(answers))})",
+                    )
         elif kind == "floor":
             valid = _CLASSIFICATION if task == "classification" else _REGRESSION
             if test["metric"] not in valid:
-                add(i, kind, "metric",
+                add(
+                    i,
+                    kind,
+                    "metric",
                     message=f"'{test['metric']}' is not a {task} metric; use one of "
-                    f"{', '.join(valid)}")  # fmt: skip
+                    f"{', '.join(valid)}",
+                )
             for column, value in test.get("where", {}).items():
                 problem = _column_problem(frame, column, target) or _value_problem(
                     frame, column, value
@@ -392,9 +424,13 @@ def _floor(m: _Model, test: Mapping[str, Any], frame: Any, target: str) -> Any:
     low, high = test.get("min"), test.get("max")
     ok = (low is None or value >= low) and (high is None or value <= high)
     bounds = " and ".join(
-        b for b in (f">= {low:g}" if low is not None else "", f"<= {high:g}" if high is not None
-                    else "") if b
-    )  # fmt: skip
+        b
+        for b in (
+            f">= {low:g}" if low is not None else "",
+            f"<= {high:g}" if high is not None else "",
+        )
+        if b
+    )
     return ok, f"{metric} {value:.4g} on {len(rows)} holdout rows ({scope}); required {bounds}"
 
 

@@ -38,6 +38,7 @@ __all__ = [
     "check_tests_against",
     "compare",
     "holdout_evaluation",
+    "project_tests",
     "record_tests",
     "run_version_tests",
     "stored_evaluation",
@@ -166,9 +167,18 @@ def subject_of(metadata: MetadataStore, artifacts: ArtifactStore, reference: str
     binary = task == "classification" and len(classes) == 2
     threshold = decision_threshold(source, model) if binary else None
     return Subject(
-        label, model, params, metrics, task, target, classes, columns, splits_id, threshold,
+        label,
+        model,
+        params,
+        metrics,
+        task,
+        target,
+        classes,
+        columns,
+        splits_id,
+        threshold,
         version,
-    )  # fmt: skip
+    )
 
 
 def _holdout(metadata: MetadataStore, artifacts: ArtifactStore, subject: Subject) -> Any:
@@ -289,10 +299,14 @@ def compare(
     )
     keys = sorted(set(a.params) | set(b.params))
     result["params"] = [
-        {"param": k, "a": a.params.get(k), "b": b.params.get(k), "same": a.params.get(k) ==
-         b.params.get(k)}
+        {
+            "param": k,
+            "a": a.params.get(k),
+            "b": b.params.get(k),
+            "same": a.params.get(k) == b.params.get(k),
+        }
         for k in keys
-    ]  # fmt: skip
+    ]
     result.update(target=target, data=source, rows_note=note)
     return result
 
@@ -478,3 +492,8 @@ def stored_tests(metadata: MetadataStore, version: ModelVersion) -> dict[str, An
     """The newest model-test results stored with the version (``None``: none)."""
     event = latest_event(metadata, version, TESTS_ACTION)
     return None if event is None else dict(event["detail"])
+
+
+def project_tests(spec: Any) -> list[dict[str, Any]]:
+    """``noria.yaml``'s ``tests:`` as plain dicts (``name``, ``kind`` and the kind's keys)."""
+    return list(spec.promotion.evidence_settings().get("tests", []))

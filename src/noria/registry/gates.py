@@ -378,14 +378,22 @@ def _comparison_gate(comparison: Mapping[str, Any], holder: Any, gates: Any) -> 
     name = f"not worse than {holder.name}/{holder.version}"
     if "error" in comparison:
         detail = f"no comparison on the same rows: {comparison['error']}"
-        return GateResult(name if gates.not_worse else "comparison", not gates.not_worse,
-                          detail, evidence=dict(comparison))  # fmt: skip
+        return GateResult(
+            name if gates.not_worse else "comparison",
+            not gates.not_worse,
+            detail,
+            evidence=dict(comparison),
+        )
     metric = gates.metric or next(iter(comparison["metrics"]), "")
     row = comparison["metrics"].get(metric)
     if row is None or row["diff_low"] is None:
         detail = f"no interval of the {metric} difference"
-        return GateResult(name if gates.not_worse else "comparison", not gates.not_worse,
-                          detail, evidence=dict(comparison))  # fmt: skip
+        return GateResult(
+            name if gates.not_worse else "comparison",
+            not gates.not_worse,
+            detail,
+            evidence=dict(comparison),
+        )
     gib = row["greater_is_better"]
     low, high = row["diff_low"], row["diff_high"]
     best_gain = high if gib else -low  # the most favourable end of the interval, as a gain
@@ -451,13 +459,21 @@ def _evaluation_gates(evaluation: Mapping[str, Any], gates: Any) -> list[Any]:
             gaps = {k: column.get(k) for k in keys if column.get(k) is not None}
             bad = {k: v for k, v in gaps.items() if v > bound}
             shown = ", ".join(f"{k.replace('_', ' ')} {v:.4g}" for k, v in gaps.items())
-            out.append(GateResult(f"fairness {column['column']}", not bad,
-                                  f"{shown or 'no gap defined'} ({'>' if bad else '<='} "
-                                  f"{bound:g})"))  # fmt: skip
+            out.append(
+                GateResult(
+                    f"fairness {column['column']}",
+                    not bad,
+                    f"{shown or 'no gap defined'} ({'>' if bad else '<='} {bound:g})",
+                )
+            )
         judged = {f["column"] for f in evaluation.get("fairness", [])}
         for name in gates.evidence.get("sensitive", []):
             if name not in judged:
-                out.append(GateResult(f"fairness {name}", False,
-                                      f"no fairness figures for '{name}' (not in the holdout, "
-                                      "or a single group)"))  # fmt: skip
+                out.append(
+                    GateResult(
+                        f"fairness {name}",
+                        False,
+                        f"no fairness figures for '{name}' (not in the holdout, or a single group)",
+                    )
+                )
     return out
