@@ -37,7 +37,7 @@ from noria.cli._output import console
 if TYPE_CHECKING:
     from noria.project import Project
 
-__all__ = ["WORKFLOW", "register"]
+__all__ = ["WORKFLOW", "print_stored_tests", "register"]
 
 
 def register(app: typer.Typer) -> None:
@@ -225,7 +225,7 @@ def _evaluate(
     project: Project = state["project"]
     name, number = state["version"]
     version = get_version(project.metadata, name, number)
-    result = evaluate_version(project, version, explain=False)
+    result = evaluate_version(project, version)
     html, _ = write_outputs(project, version, result, None, None)
     facts["evaluation"] = result.to_dict()
     facts["report"] = str(html)
@@ -307,6 +307,24 @@ def _without_tests(gates: Any) -> Any:
 
 
 # --------------------------------------------------------------------------- outputs
+
+
+def print_stored_tests(project: Project, name: str, version: int) -> None:
+    """The model tests stored with a version, one pass/fail line each (nothing if none)."""
+    from noria.registry import get_version
+    from noria.registry.evidence import stored_tests
+
+    if project.spec is None or not project.spec.tests:
+        return
+    stored = stored_tests(project.metadata, get_version(project.metadata, name, version))
+    if stored is None:
+        return
+    out = console()
+    out.print(f"model tests: {stored['passed']} passed, {stored['failed']} failed", markup=False)
+    for r in stored["results"]:
+        out.print(
+            f"  {'PASS' if r['passed'] else 'FAIL'}  {r['name']}: {r['detail']}", markup=False
+        )
 
 
 def write_junit(path: Path, stages: list[Stage]) -> Path:

@@ -85,6 +85,9 @@ def print_summary(project: Project, result: RunResult) -> None:
     if "registered_model" in result.steps:
         reg = result["registered_model"]
         out.print(f"model: {reg['name']} version {reg['version']}")
+        from noria.cli.ci_cmds import print_stored_tests
+
+        print_stored_tests(project, reg["name"], reg["version"])
     out.print(f"details: noria show {short(result.run_id)}   store: {project.home}")
 
 
