@@ -445,15 +445,31 @@ def _lines(node: Any, prefix: tuple[str, ...], out: dict[tuple[str, ...], int]) 
             _lines(item, path, out)
 
 
+def _model_of(annotation: Any) -> tuple[type[BaseModel] | None, bool]:
+    """The model an annotation holds (``X``, ``X | None``, ``list[X]``), and whether a list."""
+    import typing
+
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation, False
+    args = [a for a in typing.get_args(annotation) if a is not type(None)]
+    if len(args) == 1:
+        inner, _ = _model_of(args[0])
+        return inner, typing.get_origin(annotation) is list
+    return None, False
+
+
 def _model_at(loc: tuple[str, ...]) -> type[BaseModel] | None:
     model: type[BaseModel] = Spec
-    for part in loc:
-        field = model.model_fields.get(part)
-        annotation = getattr(field, "annotation", None)
-        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-            model = annotation
-        else:
+    parts = list(loc)
+    while parts:
+        field = model.model_fields.get(parts.pop(0))
+        inner, listed = _model_of(getattr(field, "annotation", None))
+        if inner is None:
             return None
+        if listed:  # an item of a list: skip its index
+            if not parts or not parts.pop(0).isdigit():
+                return None
+        model = inner
     return model
 
 

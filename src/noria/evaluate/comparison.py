@@ -148,6 +148,10 @@ def compare_predictions(
     )
 
     n = len(truth)
+    if task == "classification" and not labels:
+        widths = [p.proba.shape[1] for p in (a, b) if p.proba is not None]
+        k = widths[0] if widths else int(max(np.max(truth), np.max(a.predicted))) + 1
+        labels = [str(i) for i in range(max(k, 2))]
     base = Resampler.draw(n, replicates=replicates, max_rows=max_rows, seed=seed)
     resampler = _Keeping(n=base.n, indices=base.indices, scale=base.scale)
     scored, figures = [], {}
