@@ -152,6 +152,7 @@ def subject_of(metadata: MetadataStore, artifacts: ArtifactStore, reference: str
         splits_id = links.get(("evaluation", "in", "splits"))
     model = load_artifact(metadata, artifacts, artifact)
     problem = load_artifact(metadata, artifacts, problem_id) if problem_id else {}
+    params.update(_plan_params(metadata, artifacts, links))
     source = version.params if version is not None else {}
     task = source.get("task") or problem.get("task")
     if task is None:
@@ -179,6 +180,27 @@ def subject_of(metadata: MetadataStore, artifacts: ArtifactStore, reference: str
         threshold,
         version,
     )
+
+
+def _plan_params(
+    metadata: MetadataStore, artifacts: ArtifactStore, links: Mapping[tuple[str, str, str], str]
+) -> dict[str, Any]:
+    """What else set the model apart: its input columns, those dropped, the search's score."""
+    from noria.pipeline.runner import load_artifact
+
+    out: dict[str, Any] = {}
+    features = links.get(("model", "in", "features"))
+    if features:
+        plan = load_artifact(metadata, artifacts, features)
+        out["features.columns"] = ", ".join(plan.get("columns", []))
+        out["features.dropped"] = ", ".join(plan.get("dropped", {})) or "-"
+    candidates = links.get(("model", "in", "candidates"))
+    if candidates:
+        search = load_artifact(metadata, artifacts, candidates)
+        out["search.metric"] = search.get("metric")
+        out["search.cv_score"] = search.get("best_score")
+        out["search.trials"] = len(search.get("leaderboard", []))
+    return out
 
 
 def _holdout(metadata: MetadataStore, artifacts: ArtifactStore, subject: Subject) -> Any:
