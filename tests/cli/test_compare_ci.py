@@ -93,3 +93,68 @@ def test_compare_two_versions_gates_on_evidence_and_refuses_other_tasks(
     code, _, err = cli(capsys, "compare", f"{name}@1", "mass@1", "--path", p)
     assert code == 2 and "Traceback" not in err
     assert f"cannot compare {name}@1 (classification) with mass@1 (regression)" in err
+
+
+def _workflow_commands(project: Path) -> list[list[str]]:
+    """The ``noria …`` commands of the workflow ``noria ci --init github`` wrote."""
+    workflow = yaml.safe_load((project / ".github" / "workflows" / "noria.yml").read_text())
+    steps = workflow["jobs"]["model"]["steps"]
+    runs = [s["run"] for s in steps if "run" in s]
+    assert any(r.startswith("pip install") for r in runs)
+    return [shlex.split(r)[1:] for r in runs if r.startswith("noria ")]
+
+
+def test_ci_runs_every_stage_with_exit_codes_junit_and_summary(
+    project: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(project)  # as the workflow runs: in the repository's root
+    code, out, err = cli(capsys, "ci", "--init", "github")
+    assert code == 0 and "noria.yml" in out, err
+    assert cli(capsys, "ci", "--init", "github")[0] == 2  # never overwritten
+    commands = _workflow_commands(project)
+    assert commands == [["ci", "--junit", "noria-junit.xml", "--summary", "noria-summary.md"]]
+    spec = project / "noria.yaml"
+    spec.write_text(spec.read_text() + f"""
+tests:
+  - name: a big Biscoe bird is a Gentoo
+    expect: {{rows: [{GENTOO}]}}
+  - name: the year does not matter
+    invariance: {{column: year, values: [2007, 2009], eps: 0.2}}
+  - floor: {{metric: log_loss, max: 0.001}}
+""")
+
+    code, out, err = cli(capsys, *commands[0])  # a failing floor: exit 1
+    assert code == 1, err
+    assert "FAIL  tests" in out and "FAIL  floor #3: log_loss" in out and "skip  gate" in out
+    suites = {s.get("name"): s for s in ET.parse(project / "noria-junit.xml").getroot()}
+    assert list(suites) == ["validate", "run", "evaluate", "tests", "gate"]
+    assert suites["tests"].get("tests") == "3" and suites["tests"].get("failures") == "1"
+    failure = suites["tests"].find("testcase[@name='floor #3']/failure")
+    assert failure is not None and "required <= 0.001" in failure.get("message")
+    assert suites["gate"].find("testcase/skipped") is not None
+    summary = (project / "noria-summary.md").read_text()
+    assert "## noria ci: ❌" in summary and "| tests | **FAIL** |" in summary
+    assert "✅ **a big Biscoe bird is a Gentoo**" in summary and "| roc_auc |" in summary
+    with Project(project) as opened:  # the tests ran at registration, stored with the version
+        events = [e for e in opened.metadata.audit_events(f"{project.name}/1")
+                  if e["action"] == "model_tests"]  # fmt: skip
+        assert events[0]["detail"]["when"] == "registration"
+        assert events[0]["detail"]["failed"] == 1
+
+    _edit(project, "max: 0.001", "max: 0.5")
+    code, out, err = cli(capsys, *commands[0])
+    assert code == 0, out + err
+    assert "pass  gate" in out
+    assert "## noria ci: ✅" in (project / "noria-summary.md").read_text()
+    code, out, _ = cli(capsys, "models", "card", f"{project.name}@1")
+    assert "## Evaluation" in out and "Top features" in out and "3 passed, 0 failed" in out
+    assert "training rows: 275" in out and "Weak segments" in out
+
+    _edit(project, "column: year", "column: yeer")  # bad input: exit 2, the line and the fix
+    code, out, err = cli(capsys, *commands[0])
+    assert code == 2
+    assert "'yeer' is not a column of the data (did you mean 'year'?)" in out
+    error = ET.parse(project / "noria-junit.xml").getroot().find("testsuite/testcase/error")
+    assert error is not None and "noria.yaml:" in error.get("message")
+    code, _, err = cli(capsys, "run")
+    assert code == 2 and "tests.1.invariance.column" in err and "Traceback" not in err
