@@ -466,9 +466,8 @@ def _model_at(loc: tuple[str, ...]) -> type[BaseModel] | None:
         inner, listed = _model_of(getattr(field, "annotation", None))
         if inner is None:
             return None
-        if listed:  # an item of a list: skip its index
-            if not parts or not parts.pop(0).isdigit():
-                return None
+        if listed and (not parts or not parts.pop(0).isdigit()):  # a list item: skip its index
+            return None
         model = inner
     return model
 

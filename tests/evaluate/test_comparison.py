@@ -75,7 +75,8 @@ def test_regression_differences_with_intervals() -> None:
         yh, Predictions("full", full), Predictions("mean", mean), task="regression"
     )
     mae = result["metrics"]["mae"]
-    assert mae["diff"] == pytest.approx(mean_absolute_error(yh, full) - mean_absolute_error(yh, mean))
+    expected = mean_absolute_error(yh, full) - mean_absolute_error(yh, mean)
+    assert mae["diff"] == pytest.approx(expected)
     assert not mae["greater_is_better"] and mae["verdict"] == "A better"
     assert len(result["figures"]["b"]["sample"]["predicted"]) == len(yh)
 
