@@ -20,7 +20,9 @@ def _load(tmp_path: Path, text: str):  # type: ignore[no-untyped-def]
 
 
 def test_tests_and_gates_reach_the_promotion_gates(tmp_path: Path) -> None:
-    spec = _load(tmp_path, """\
+    spec = _load(
+        tmp_path,
+        """\
 evaluation: {sensitive: [sex]}
 promotion: {not_worse: true, not_worse_margin: 0.01, slice_floor: 0.8, max_ece: 0.1,
             max_fairness_gap: 0.2}
@@ -30,7 +32,8 @@ tests:
   - invariance: {column: year, values: [2007, 2008]}
   - directional: {column: body_mass_g, change: 100, score: Gentoo}
   - floor: {metric: accuracy, min: 0.9, where: {island: Dream}}
-""")
+""",
+    )
     gates = PromotionGates.from_spec(spec.promotion, default_metric="accuracy")
     assert gates.not_worse and gates.not_worse_margin == 0.01 and gates.slice_floor == 0.8
     assert gates.max_ece == 0.1 and gates.max_fairness_gap == 0.2 and gates.needs_evidence()

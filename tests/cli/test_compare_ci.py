@@ -85,7 +85,7 @@ def test_compare_two_versions_gates_on_evidence_and_refuses_other_tasks(
         moved = [e for e in opened.metadata.audit_events(f"{name}/2") if e["action"] == "promote"]
         assert moved[-1]["detail"]["forced"] and moved[-1]["detail"]["evidence"]
 
-    _edit(project, "target: \"species\"", "target: \"body_mass_g\"")
+    _edit(project, 'target: "species"', 'target: "body_mass_g"')
     _edit(project, f"name: {name}", "name: mass")
     _edit(project, "sensitive: [sex]", "sensitive: []")
     _edit(project, "  max_fairness_gap: 0.01", "")
@@ -114,14 +114,17 @@ def test_ci_runs_every_stage_with_exit_codes_junit_and_summary(
     commands = _workflow_commands(project)
     assert commands == [["ci", "--junit", "noria-junit.xml", "--summary", "noria-summary.md"]]
     spec = project / "noria.yaml"
-    spec.write_text(spec.read_text() + f"""
+    spec.write_text(
+        spec.read_text()
+        + f"""
 tests:
   - name: a big Biscoe bird is a Gentoo
     expect: {{rows: [{GENTOO}]}}
   - name: the year does not matter
     invariance: {{column: year, values: [2007, 2009], eps: 0.2}}
   - floor: {{metric: log_loss, max: 0.001}}
-""")
+"""
+    )
 
     code, out, err = cli(capsys, *commands[0])  # a failing floor: exit 1
     assert code == 1, err
