@@ -82,6 +82,8 @@ class ModelsSpec(_Model):
     n_jobs: int | None = Field(None, ge=1)
     warm_start: bool = True
     spaces: dict[str, dict[str, dict[str, Any]]] = Field(default_factory=dict)
+    threshold: float | None = Field(None, gt=0, lt=1)
+    refit: Literal["all", "train"] = "all"
 
 
 class StepsSpec(_Model):
@@ -589,6 +591,9 @@ models:
   n_jobs: null                    # trials at once, one process each; null = all cores
   warm_start: true                # start from the champion's params and the best earlier trials
   spaces: {{}}                      # own ranges, see the README ("Search")
+  threshold: null                 # binary: fix the decision threshold (null: chosen for the metric)
+  refit: all                      # all: the registered model is refitted on every labelled row;
+                                  # train: it keeps the holdout out
 
 steps:
   module: null                    # a Python file whose functions replace or add steps

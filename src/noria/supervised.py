@@ -3,7 +3,8 @@
 Its steps, each a plain function whose parameters name what it needs::
 
     raw_data ─ validated_data ─ problem ─ splits ─ features ─ candidates ─ model ─ evaluation
-                    └ data_profile                                             └ registered_model
+                    └ data_profile               └ baseline                   └ final_model
+                                                                               └ registered_model
 
 - ``raw_data``: the data source read through DuckDB (CSV, Parquet, JSON, a glob of files).
 - ``validated_data``: the schema (``noria.schema.yaml``, from ``noria schema infer``) and the
@@ -16,9 +17,20 @@ Its steps, each a plain function whose parameters name what it needs::
 - ``features``: which column gets which preprocessing, from the training part's types.
 - ``candidates``: each candidate family fitted on the training part less a validation share and
   scored on that share; a family that fails is recorded and skipped.
-- ``model``: the best candidate refitted on the whole training part.
+- ``model``: the best candidate refitted on the whole training part; a classifier fitted with
+  class weights gets calibrated probabilities, a binary one its decision threshold
+  (:mod:`noria.train.calibration`).
 - ``evaluation``: the model's metrics on the holdout.
-- ``registered_model``: the model registered as a new version with its input signature.
+- ``baseline``: the trivial baseline (majority class with the prior probabilities, or the mean)
+  scored on the holdout with the same metrics, and on the search's folds.
+- ``final_model``: the model users get: with ``models.refit: all`` (the default) the same
+  configuration, calibration and threshold fitted on every labelled row (training part and
+  holdout); with ``train``, the evaluated model itself. The holdout metrics stay those of
+  ``model``, which never saw the holdout.
+- ``registered_model``: ``final_model`` registered as a new version with its input signature,
+  its holdout metrics and the baseline's (``baseline_*``), which rows it was fitted on, and
+  whether it beats the baseline on the run's metric (param ``beats_baseline``; a version that
+  does not carries a warning as its description, and the loop does not promote it).
 
 A user overrides any step, or adds one, by defining a function of that name in the file that
 ``steps.module`` names; the same engine runs it.
@@ -30,7 +42,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from noria.errors import DataError, did_you_mean
+from noria.errors import ConfigError, DataError, did_you_mean
 from noria.pipeline.dag import Pipeline
 from noria.tracking import log_metric, log_metrics, log_params, set_tag
 
@@ -424,13 +436,32 @@ def model(
     high_cardinality: str,
     scale: bool,
     seed: int,
+    search_settings: dict[str, Any],
+    split_method: str,
+    time_column: str | None,
+    threshold: float | None,
 ) -> Any:
-    """The search's winner refitted on the whole training part (a scikit-learn pipeline)."""
+    """The search's winner refitted on the whole training part (a scikit-learn pipeline).
+
+    A classifier whose params reweight the classes gets calibrated probabilities, and a binary
+    classifier its decision threshold (``models.threshold``, else chosen for the run's metric
+    on out-of-fold predictions of the training part): it is then wrapped in a
+    :class:`~noria.train.calibration.CalibratedClassifier` (see that module for why and how).
+    """
     import os
 
     from noria.features.preprocess import ColumnPlan
     from noria.train.search import build_model
 
+    if threshold is not None and (
+        problem["task"] != "classification" or len(problem["classes"]) != 2
+    ):
+        raise ConfigError(
+            f"`models.threshold: {threshold}` applies to binary classification only; this is "
+            f"{problem['task']}"
+            + (f" with {len(problem['classes'])} classes" if problem["classes"] else "")
+            + ": remove it from noria.yaml"
+        )
     est = build_model(
         candidates["best"],
         candidates["best_params"],
@@ -442,9 +473,55 @@ def model(
         n_jobs=os.cpu_count() or 1,
     )
     train = splits["train"]
-    est.fit(train.drop(columns=[problem["target"]]), train[problem["target"]])
+    x, y = train.drop(columns=[problem["target"]]), train[problem["target"]]
+    est.fit(x, y)
     log_params({"family": candidates["best"], **candidates["best_params"]})
-    return est
+    if problem["task"] != "classification" or not hasattr(est, "predict_proba"):
+        return est
+    from noria.train.calibration import calibrate
+
+    started = time.perf_counter()
+    calibrated, facts = calibrate(
+        est,
+        x,
+        y,
+        metric=problem["metric"],
+        params=candidates["best_params"],
+        threshold=threshold,
+        folds=lambda: _cv_folds(
+            x, y, "classification", search_settings, split_method, time_column, seed
+        ),
+    )
+    log_params(facts)
+    if calibrated is not est:
+        log_metric("calibration_seconds", time.perf_counter() - started)
+    return calibrated
+
+
+def _cv_folds(
+    frame: pd.DataFrame,
+    y: pd.Series,
+    task: str,
+    search_settings: dict[str, Any],
+    split_method: str,
+    time_column: str | None,
+    seed: int,
+) -> list[Any]:
+    """The search's cross-validation folds of the training part (``frame``, targets ``y``)."""
+    from noria.train.calibration import cv_folds
+
+    validation = search_settings["validation"]
+    if validation == "auto":
+        validation = "time" if split_method == "time" else "kfold"
+    order = frame[time_column].to_numpy() if time_column and time_column in frame else None
+    return cv_folds(
+        y,
+        task=task,
+        validation=validation,
+        n_folds=search_settings["folds"],
+        seed=seed,
+        order=order,
+    )
 
 
 def evaluation(
@@ -456,40 +533,154 @@ def evaluation(
     return scores
 
 
+def baseline(
+    splits: dict[str, pd.DataFrame],
+    problem: dict[str, Any],
+    search_settings: dict[str, Any],
+    split_method: str,
+    time_column: str | None,
+    seed: int,
+) -> dict[str, Any]:
+    """The trivial baseline (:mod:`noria.evaluate.baseline`), learned on the training part.
+
+    Scored on the holdout with the model's metrics (logged as ``baseline_<metric>``) and on the
+    search's cross-validation folds (``cv``: its row on the leaderboard).
+    """
+    from noria.evaluate.baseline import baseline_cv_score, baseline_scores, fit_baseline
+
+    target, task, metric = problem["target"], problem["task"], problem["metric"]
+    train, test = splits["train"], splits["test"]
+    rule = fit_baseline(task, train[target], problem["classes"] or None)
+    holdout = baseline_scores(rule, test[target])
+    folds = _cv_folds(train, train[target], task, search_settings, split_method, time_column, seed)
+    cv = baseline_cv_score(task, metric, train[target], folds, problem["classes"] or None)
+    log_metrics({f"baseline_{k}": v for k, v in holdout.items()})
+    return {"rule": rule.describe(), "metric": metric, "holdout": holdout, "cv": cv}
+
+
+def final_model(
+    model: Any, splits: dict[str, pd.DataFrame], problem: dict[str, Any], refit: str
+) -> Any:
+    """The model users get (``models.refit``).
+
+    ``all``: the evaluated model's configuration (and its calibration and threshold, learned on
+    the training part) fitted again on every labelled row, the holdout included, as FLAML and
+    AutoGluon do: more data for the model that serves, while the holdout metrics stay those of
+    the evaluated model, which never saw the holdout. ``train``: the evaluated model itself.
+
+    Raises:
+        ConfigError: ``refit: all`` with a model (from a user's own ``model`` step) that
+            scikit-learn cannot clone.
+    """
+    import pandas as pd
+    from sklearn.base import clone
+
+    from noria.train.calibration import CalibratedClassifier
+
+    if refit == "train":
+        return model
+    inner = model.model if isinstance(model, CalibratedClassifier) else model
+    try:
+        fresh = clone(inner)
+    except Exception as exc:  # a model noria did not build
+        raise ConfigError(
+            f"`models.refit: all` cannot refit the model of step 'model' on all rows "
+            f"({type(inner).__name__} cannot be cloned: {exc}); set `models.refit: train`"
+        ) from exc
+    started = time.perf_counter()
+    data = pd.concat([splits["train"], splits["test"]], ignore_index=True)
+    fresh.fit(data.drop(columns=[problem["target"]]), data[problem["target"]])
+    log_metrics({"rows_fitted": len(data), "refit_all_seconds": time.perf_counter() - started})
+    return model.with_model(fresh) if isinstance(model, CalibratedClassifier) else fresh
+
+
 def registered_model(
+    final_model: Any,
     model: Any,
     evaluation: dict[str, float],
+    baseline: dict[str, Any],
     problem: dict[str, Any],
     splits: dict[str, pd.DataFrame],
     candidates: dict[str, Any],
     model_name: str,
     features: dict[str, Any],
+    refit: str,
 ) -> dict[str, Any]:
-    """Register the model as the next version of ``model_name`` with its input signature."""
+    """Register ``final_model`` as the next version of ``model_name``.
+
+    The version carries its input signature (types, unused columns, training ranges); as metrics
+    the holdout metrics and the baseline's (``baseline_<metric>``); as params the family and
+    hyperparameters, the task, classes and target, the decision threshold and calibration,
+    which rows it was fitted on (``refit``, ``rows_fitted``; ``holdout_model``: the artifact of
+    the model the holdout metrics are of, when that is another one) and ``beats_baseline``.
+    """
     from noria.data.schema import signature_of
+    from noria.evaluate.baseline import beats
     from noria.pipeline.runner import current_context
     from noria.registry import register_model
 
     ctx = current_context()
     train = splits["train"].drop(columns=[problem["target"]])
     signature = signature_of(train, features)  # types, unused columns, training ranges
+    metric = problem["metric"]
+    verdict = beats(metric, evaluation.get(metric), baseline["holdout"].get(metric))
+    evaluated_id = ctx.input_artifacts["model"]
+    refitted = refit == "all"
+    final_id = ctx.input_artifacts["final_model"] if refitted else evaluated_id
+    n_train, n_test = len(splits["train"]), len(splits["test"])
+    params: dict[str, Any] = {
+        "family": candidates["best"],
+        "params": candidates["best_params"],
+        "task": problem["task"],
+        "classes": problem["classes"],
+        "target": problem["target"],
+        "refit": "all" if refitted else "train",
+        "rows_fitted": n_train + n_test if refitted else n_train,
+        "rows_holdout": n_test,
+        "baseline": baseline["rule"],
+        "beats_baseline": verdict,
+    }
+    if refitted:
+        params["holdout_model"] = evaluated_id
+    if len(problem["classes"]) == 2:
+        params["threshold"] = _threshold(final_model)
+    how = getattr(final_model, "how", "")
+    if how:
+        params["calibration"] = how
+    warning = None
+    if verdict is False:
+        model_value, base_value = evaluation[metric], baseline["holdout"][metric]
+        warning = (
+            f"warning: this model does not beat the trivial baseline ({baseline['rule']}) on the "
+            f"holdout: {metric} {model_value:.4f} vs {base_value:.4f}; the loop will not "
+            "promote it"
+        )
+    set_tag("beats_baseline", "unknown" if verdict is None else str(verdict).lower())
     version = register_model(
         ctx.metadata,
         name=model_name,
-        artifact_id=ctx.input_artifacts["model"],
+        artifact_id=final_id,
         run_id=ctx.run_id,
         signature=signature,
-        metrics=evaluation,
-        params={
-            "family": candidates["best"],
-            "params": candidates["best_params"],
-            "task": problem["task"],
-            "classes": problem["classes"],
-            "target": problem["target"],
-        },
+        metrics={**evaluation, **{f"baseline_{k}": v for k, v in baseline["holdout"].items()}},
+        params=params,
+        description=warning,
     )
     set_tag("model_version", f"{model_name}/{version.version}")
-    return {"name": version.name, "version": version.version}
+    return {
+        "name": version.name,
+        "version": version.version,
+        "beats_baseline": verdict,
+        "warning": warning,
+        "refit": params["refit"],
+        "rows_fitted": params["rows_fitted"],
+    }
+
+
+def _threshold(model: Any) -> float:
+    """The decision threshold a binary model labels with (0.5: the most probable class)."""
+    value = getattr(model, "threshold", None)
+    return 0.5 if value is None else float(value)
 
 
 STEPS = (
@@ -502,6 +693,8 @@ STEPS = (
     candidates,
     model,
     evaluation,
+    baseline,
+    final_model,
     registered_model,
 )
 
@@ -525,6 +718,8 @@ def params_from_spec(spec: Spec, root: Path) -> dict[str, Any]:
         "target": spec.target,
         "task": spec.task,
         "metric": spec.models.metric,
+        "threshold": spec.models.threshold,
+        "refit": spec.models.refit,
         "split_method": spec.split.method,
         "test_size": spec.split.test_size,
         "time_column": spec.split.time_column,

@@ -31,7 +31,7 @@ def test_init_run_runs_show_end_to_end(project: Path, capsys: pytest.CaptureFixt
 
     code, out, err = cli(capsys, "run", "--path", str(project))
     assert code == 0, err
-    assert "10 steps, 10 from the cache" in out  # a second run hits the cache for every step
+    assert "12 steps, 12 from the cache" in out  # a second run hits the cache for every step
 
     code, out, _ = cli(capsys, "runs", "--path", str(project))
     assert code == 0 and out.count("completed") == 2 and "roc_auc=" in out

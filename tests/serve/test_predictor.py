@@ -124,3 +124,57 @@ def test_binned_decisions_agree_with_float_comparisons(family: str) -> None:
     finally:
         table.kbin = kbin
     assert np.array_equal(binned, floats)
+
+
+def _binary_penguins() -> tuple[Any, Any, Any]:
+    """A noria pipeline for "is it an Adelie?" (yes/no) on the penguins, and the features."""
+    import tempfile
+    from pathlib import Path
+
+    import pandas as pd
+    from sklearn.pipeline import Pipeline
+
+    from noria.cli.demo import write_demo_data
+    from noria.features.preprocess import build_preprocessor, plan_columns
+    from noria.train.candidates import make_estimator
+
+    with tempfile.TemporaryDirectory() as tmp:
+        frame = pd.read_csv(write_demo_data(Path(tmp)))
+    frame = frame.dropna(subset=["species"]).reset_index(drop=True)
+    frame["adelie"] = frame.pop("species").eq("Adelie").map({True: "yes", False: "no"})
+    frame = frame[["island", "sex", "body_mass_g", "adelie"]]  # no bill: a harder question
+    plan = plan_columns(frame, target="adelie", drop=[], max_onehot_cardinality=20)
+    est = make_estimator("hist_gradient_boosting", "classification", seed=0)
+    est.set_params(max_iter=20, class_weight="balanced")
+    pipe = Pipeline([("preprocess", build_preprocessor(plan)), ("model", est)])
+    x = frame.drop(columns=["adelie"])
+    return pipe.fit(x, frame["adelie"]), x, frame["adelie"]
+
+
+def test_calibrated_model_serves_its_map_and_threshold_on_every_path(tmp_path: Any) -> None:
+    """The compiled path applies the probability map and the decision threshold exactly as
+    the model does; labels are the positive class where its probability reaches the
+    threshold, not the most probable class."""
+    from noria.train.calibration import CalibratedClassifier
+
+    pipe, x, _ = _binary_penguins()
+    model = CalibratedClassifier(pipe, temperature=0.7, bias=np.array([0.0, -1.5]), threshold=0.2)
+    proba = model.predict_proba(x)
+    assert not np.allclose(proba, pipe.predict_proba(x))
+    expected = np.where(proba[:, 1] >= 0.2, "yes", "no")
+    assert (model.predict(x) == expected).all()
+    assert (expected != pipe.predict(x)).any()  # the threshold changes some labels
+    project = Project(tmp_path)
+    register(project, model, x, {"accuracy": 0.9})
+    cache = project.home / "serve"
+    for _ in range(2):  # compiled and checked, then loaded from the cache without the model
+        predictor = Predictor.load(
+            project.metadata, project.artifacts, "penguins", cache_dir=cache, onnx="never"
+        )
+        assert predictor.path == "compiled" and predictor.threshold == 0.2
+        got = predictor.predict(predictor.signature.from_frame(x))
+        assert np.max(np.abs(got.probabilities - proba)) < 1e-6
+        assert got.predictions == expected.tolist()
+    sklearn_path = Predictor(predictor.model_version, fast=None, sklearn_model=model)
+    got = sklearn_path.predict(sklearn_path.signature.from_frame(x))
+    assert got.predictions == expected.tolist()

@@ -29,6 +29,23 @@ def _project(path: Path) -> Project:
     return Project.find(path)
 
 
+def _store_project(path: Path) -> Project:
+    """The project whose runs ``noria runs``/``noria show`` read: the nearest folder, from
+    ``path`` up, with a ``noria.yaml`` or a ``.noria/`` home (runs made from Python in a
+    folder without noria.yaml have only the home)."""
+    from noria.errors import ConfigError
+    from noria.project import HOME, SPEC_FILE, Project
+
+    here = path.resolve()
+    for folder in (here, *here.parents):
+        if (folder / SPEC_FILE).is_file() or (folder / HOME).is_dir():
+            return Project(folder)
+    raise ConfigError(
+        f"no {SPEC_FILE} and no {HOME}/ in {here} or above: nothing has run here; pass the "
+        "folder of a project (or of a Python run) with --path"
+    )
+
+
 def init(
     data: str = typer.Option(
         ..., "--data", help="The training data: CSV, Parquet, JSON or a glob."
@@ -70,29 +87,44 @@ def run(
 
 
 def print_summary(project: Project, result: RunResult) -> None:
-    """The end of ``noria run``: status, cache hits, leaderboard, holdout metrics, model."""
+    """The end of ``noria run``: status, cache hits, leaderboard (with the baseline), holdout
+    metrics of the model and of the baseline, the verdict, and the registered version."""
 
     out = console()
     out.print(
         f"[green]run {result.run_id}[/] {result.status} in {seconds(result.duration)}: "
         f"{len(result.steps)} steps, {result.cache_hits} from the cache"
     )
+    base = result["baseline"] if "baseline" in result.steps else None
     if "candidates" in result.steps:
-        print_leaderboard(result["candidates"])
+        print_leaderboard(result["candidates"], baseline=base)
     if "evaluation" in result.steps:
         scores = result["evaluation"]
         out.print("holdout: " + ", ".join(f"{k}={v:.4f}" for k, v in scores.items()))
+    if base is not None:
+        out.print(
+            f"baseline ({base['rule']}): "
+            + ", ".join(f"{k}={v:.4f}" for k, v in base["holdout"].items())
+        )
     if "registered_model" in result.steps:
         reg = result["registered_model"]
-        out.print(f"model: {reg['name']} version {reg['version']}")
+        if reg.get("warning"):
+            out.print(f"[yellow]{reg['warning']}[/]")
+        fitted = ""
+        if reg.get("rows_fitted") is not None:
+            which = "all labelled rows" if reg.get("refit") == "all" else "the training part"
+            fitted = f", fitted on {which} ({reg['rows_fitted']:,})"
+        out.print(f"model: {reg['name']} version {reg['version']}{fitted}")
         from noria.cli.ci_cmds import print_stored_tests
 
         print_stored_tests(project, reg["name"], reg["version"])
     out.print(f"details: noria show {short(result.run_id)}   store: {project.home}")
 
 
-def print_leaderboard(cands: dict[str, Any], top: int = 10) -> None:
-    """The search's best trials, and how many ended how."""
+def print_leaderboard(
+    cands: dict[str, Any], top: int = 10, baseline: dict[str, Any] | None = None
+) -> None:
+    """The search's best trials, how many ended how, and the trivial baseline's row."""
     from collections import Counter
 
     from rich.table import Table
@@ -112,16 +144,49 @@ def print_leaderboard(cands: dict[str, Any], top: int = 10) -> None:
         table.add_column(col, justify="right" if col in ("#", "trial", "time") else "left")
     ranked = [t for t in board if t["score"] is not None][:top]
     for i, t in enumerate(ranked, 1):
-        params = ", ".join(f"{k}={_short(v)}" for k, v in t["params"].items()) or "defaults"
         table.add_row(
             str(i),
             str(t["number"]),
             t["family"],
             f"{t['score']:.4f}",
             seconds(t["seconds"]),
-            params,
+            params_text(t["params"]),
+        )
+    if baseline is not None:
+        cv = baseline.get("cv")
+        table.add_row(
+            "-", "-", "baseline", f"{cv:.4f}" if cv is not None else "-", "-", baseline["rule"]
         )
     out.print(table)
+
+
+def params_text(params: dict[str, Any]) -> str:
+    """Hyperparameters for people: ``C=0.5236, class_weight=balanced`` (``defaults`` if none)."""
+    return ", ".join(f"{k}={_short(v)}" for k, v in params.items()) or "defaults"
+
+
+def number_text(value: Any) -> str:
+    """A number for people: ``10,000`` for a whole number, else 6 significant digits."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return str(value)
+    if value != value or value in (float("inf"), float("-inf")):
+        return str(value)
+    if float(value).is_integer() and abs(value) < 1e15:
+        return f"{int(value):,}"
+    if abs(value) >= 1e5:
+        return f"{value:,.1f}"
+    return f"{value:.6g}"
+
+
+def value_text(value: Any) -> str:
+    """A param's or tag's value for people: numbers formatted, mappings as ``k=v`` lists."""
+    if isinstance(value, dict):
+        return params_text(value) if value else "-"
+    if isinstance(value, (list, tuple)):
+        return ", ".join(value_text(v) for v in value) or "-"
+    if isinstance(value, float):
+        return _short(value)
+    return str(value)
 
 
 def _short(value: Any) -> str:
@@ -130,14 +195,16 @@ def _short(value: Any) -> str:
 
 def runs(
     run_id: Optional[str] = typer.Argument(None, help="With --trials: the run whose trials."),  # noqa: UP045
-    path: Path = typer.Option(Path("."), "--path", help="The project folder."),
+    path: Path = typer.Option(
+        Path("."), "--path", help="The project folder, or a folder where Python made runs."
+    ),
     limit: int = typer.Option(20, "--limit", "-n", help="How many runs."),
     trials: bool = typer.Option(False, "--trials", help="The search trials of RUN_ID."),
 ) -> None:
     """What ran: status, duration, cache hits, best metric (or a run's search trials)."""
     from rich.table import Table
 
-    project = _project(path)
+    project = _store_project(path)
     store = project.metadata
     if trials:
         _print_trials(store, run_id)
@@ -181,12 +248,14 @@ def runs(
 
 def show(
     run_id: str = typer.Argument(..., help="A run id, or its first characters."),
-    path: Path = typer.Option(Path("."), "--path", help="The project folder."),
+    path: Path = typer.Option(
+        Path("."), "--path", help="The project folder, or a folder where Python made runs."
+    ),
 ) -> None:
     """A run's steps, params, metrics, tags, artifacts, lineage and timings."""
     from rich.table import Table
 
-    project = _project(path)
+    project = _store_project(path)
     store = project.metadata
     r = store.get_run(run_id)
     out = console()
@@ -228,7 +297,7 @@ def show(
         for col in ("metric", "value", "step", "points"):
             table.add_column(col)
         for key, (value, step, n) in sorted(latest.items()):
-            table.add_row(key, f"{value:.6g}", str(step), str(n))
+            table.add_row(key, number_text(value), str(step), str(n))
         out.print(table)
     _print_mapping("tags", store.tags(r.id))
     models = [m for m in store.model_versions() if m.run_id == r.id]
@@ -236,6 +305,29 @@ def show(
         out.print(
             f"registered: model {m.name} version {m.version} (artifact {short(m.artifact_id)})"
         )
+        if m.description:
+            out.print(
+                f"[yellow]{m.description}[/]" if "warning" in m.description else m.description
+            )
+        _print_mapping(f"model {m.name} version {m.version}", _version_facts(m))
+
+
+def _version_facts(m: Any) -> dict[str, Any]:
+    """What a version says about itself: family, params, threshold, rows, the baseline."""
+    p = m.params
+    facts: dict[str, Any] = {"family": p.get("family", "-"), "params": p.get("params") or {}}
+    if "threshold" in p:
+        facts["threshold"] = p["threshold"]
+    if p.get("calibration"):
+        facts["calibration"] = p["calibration"]
+    if "rows_fitted" in p:
+        which = "all labelled rows" if p.get("refit") == "all" else "the training part only"
+        facts["fitted on"] = f"{which} ({number_text(p['rows_fitted'])} rows)"
+    if "baseline" in p:
+        facts["beats the baseline"] = {True: "yes", False: "NO"}.get(p.get("beats_baseline"), "-")
+        scores = [f"{k}={v:.4f}" for k, v in m.metrics.items() if k.startswith("baseline_")]
+        facts["baseline"] = "; ".join([p["baseline"], ", ".join(s[9:] for s in scores)])
+    return facts
 
 
 def _lineage(rows: list[tuple[str, str, str, str]]) -> dict[str, list[tuple[str, str]]]:
@@ -255,8 +347,8 @@ def _print_mapping(title: str, values: dict[str, Any]) -> None:
     table.add_column("key")
     table.add_column("value")
     for k, v in values.items():
-        text = str(v)
-        table.add_row(k, text if len(text) <= 100 else text[:97] + "...")
+        text = value_text(v)
+        table.add_row(k, text if len(text) <= 300 else text[:297] + "...")
     console().print(table)
 
 
@@ -296,6 +388,6 @@ def _print_trials(store: Any, run_id: str | None) -> None:
             c.status,
             f"{value:.4f}" if value is not None else "-",
             seconds(c.duration),
-            ", ".join(f"{k}={_short(v)}" for k, v in params.items()),
+            params_text(params),
         )
     console().print(table)

@@ -35,6 +35,7 @@ from typing import Any
 import numpy as np
 
 from noria.errors import DataError, did_you_mean
+from noria.evaluate.baseline import fit_baseline as trivial_baseline
 
 __all__ = [
     "Evaluation",
@@ -157,45 +158,6 @@ def _clean(value: Any) -> Any:
 
 
 # --------------------------------------------------------------------------- the two concepts
-
-
-@dataclass(frozen=True)
-class _Baseline:
-    task: str
-    value: Any
-    classes: list[Any]
-    prior: list[float]
-
-    def describe(self) -> str:
-        if self.task == "regression":
-            return f"always the training mean {self.value:.4g}"
-        share = self.prior[self.classes.index(self.value)]
-        return f"majority class {self.value!r} ({share:.1%} of training rows), prior probabilities"
-
-    def predict(self, n: int) -> tuple[np.ndarray, np.ndarray | None]:
-        if self.task == "regression":
-            return np.full(n, float(self.value)), None
-        return np.asarray([self.value] * n), np.tile(np.asarray(self.prior, dtype=float), (n, 1))
-
-
-def trivial_baseline(task: str, y_train: Any, classes: Sequence[Any] | None = None) -> Any:
-    """The rule a model must beat, learned from the training targets.
-
-    The majority class with the training class shares as probabilities, or the training mean.
-    The returned object has ``predict(n) -> (values, probabilities or None)`` and
-    ``describe()``; its signature is that of ``noria.evaluate.baseline.fit_baseline``, which
-    it is meant to become.
-    """
-    import pandas as pd
-
-    y = pd.Series(np.asarray(y_train)).dropna()
-    if task == "regression":
-        return _Baseline(task, float(pd.to_numeric(y).mean()), [], [])
-    counts = y.value_counts()
-    labels = list(classes) if classes else sorted(counts.index.tolist(), key=str)
-    total = float(counts.sum()) or 1.0
-    prior = [float(counts.get(c, 0)) / total for c in labels]
-    return _Baseline(task, labels[int(np.argmax(prior))], labels, prior)
 
 
 def decision_threshold(params: Mapping[str, Any], model: Any) -> float | None:

@@ -191,8 +191,14 @@ def model_card(
 
 
 def _fmt(value: Any) -> str:
-    if isinstance(value, float):
-        return f"{value:.4g}"
+    if isinstance(value, float):  # whole numbers as 10,000 (not 1e+04)
+        return f"{int(value):,}" if value.is_integer() and abs(value) < 1e15 else f"{value:.4g}"
+    if isinstance(value, dict):  # hyperparameters: C=0.5236, class_weight=balanced
+        return ", ".join(f"{k}={_fmt(v)}" for k, v in value.items()) or "defaults"
+    if isinstance(value, list):
+        return ", ".join(_fmt(v) for v in value)
+    if value is None:
+        return "-"
     return str(value)
 
 
@@ -271,7 +277,7 @@ Weak segments ({{ card.evaluation.weak_metric }}, {{ card.evaluation.weak_tested
 ## Params
 
 {% for k, v in card.params.items() %}
-- {{ k }}: {{ v }}
+- {{ k }}: {{ fmt(v) }}
 {% endfor %}
 
 ## Input signature
@@ -346,7 +352,7 @@ th{background:#f4f4f4;text-align:left}code{font-size:90%}
 <li>{{ "PASS" if r.passed else "FAIL" }} {{ r.name }}: {{ r.detail }}</li>{% endfor %}
 {% else %}<li>none run</li>{% endif %}</ul>
 <h2>Params</h2><table>
-{% for k, v in card.params.items() %}<tr><th>{{ k }}</th><td>{{ v }}</td></tr>{% endfor %}
+{% for k, v in card.params.items() %}<tr><th>{{ k }}</th><td>{{ fmt(v) }}</td></tr>{% endfor %}
 </table>
 <h2>Input signature</h2><table><tr><th>column</th><th>dtype</th></tr>
 {% for c in card.signature %}<tr><td>{{ c.name }}</td><td>{{ c.dtype }}</td></tr>{% endfor %}

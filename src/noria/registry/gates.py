@@ -273,7 +273,9 @@ def _rescore(
     task = candidate.params.get("task", problem.get("task", "classification"))
     scores: list[float | None] = []
     for version in (candidate, current):
-        model = load_artifact(metadata, artifacts, version.artifact_id)
+        # a model refitted on every row has seen the holdout: score the one that has not
+        model_id = version.params.get("holdout_model") or version.artifact_id
+        model = load_artifact(metadata, artifacts, model_id)
         proba = model.predict_proba(x) if task == "classification" else None
         values = compute_metrics(
             task,

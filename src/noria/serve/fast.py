@@ -9,6 +9,8 @@ builds (:mod:`noria.features.preprocess` feeding one estimator) into a :class:`F
 * estimators: histogram gradient boosting and random forests (every tree walked at once, one
   NumPy step per tree level), linear and logistic models (a matrix product).
 
+A :class:`noria.train.calibration.CalibratedClassifier` compiles as its pipeline plus its
+probability map and decision threshold (``head["calibration"]``, ``head["threshold"]``).
 Anything else (datetime parts, target encoding, LightGBM, a user's own estimator) raises
 :class:`NotCompilable`, and :mod:`noria.serve.predictor` keeps scikit-learn's own path. A
 compiled model is only ever used after a parity check against the original on probe rows
@@ -196,6 +198,14 @@ class FastModel:
         else:  # mean_proba: forests average normalised leaf distributions
             proba = raw
         assert self._classes is not None
+        calibration = self.head.get("calibration")
+        if calibration is not None or self.head.get("threshold") is not None:
+            from noria.train.calibration import apply_scaling, decide
+
+            if calibration is not None:
+                bias = self.arrays["calibration_bias"]
+                proba = apply_scaling(proba, calibration["temperature"], bias)
+            return decide(proba, self._classes, self.head.get("threshold")), proba
         return self._classes[np.argmax(proba, axis=1)], proba
 
     # ------------------------------------------------------------------ bytes
@@ -414,6 +424,13 @@ def compile_model(model: Any, task: str) -> FastModel:
     Raises:
         NotCompilable: a part is not supported; the message names it.
     """
+    if _name(model) == "CalibratedClassifier":  # noria.train.calibration: map + threshold
+        fast = compile_model(model.model, task)
+        if model.bias is not None:
+            fast.arrays["calibration_bias"] = np.asarray(model.bias, dtype=float)
+            fast.head["calibration"] = {"temperature": model.temperature}
+        fast.head["threshold"] = model.threshold
+        return fast
     if _name(model) != "Pipeline" or len(model.steps) != 2:
         raise NotCompilable(f"{_name(model)} is not a noria preprocessing + estimator pipeline")
     pre, est = model.steps[0][1], model.steps[1][1]

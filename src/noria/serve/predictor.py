@@ -43,6 +43,7 @@ from noria.serve.fast import (
     warn_rebuild,
 )
 from noria.serve.schema import Columns, Signature
+from noria.train.calibration import decide
 
 if TYPE_CHECKING:
     from noria.store.artifacts import ArtifactStore
@@ -105,6 +106,13 @@ class Predictor:
             classes = [c.item() if hasattr(c, "item") else c for c in sklearn_model.classes_]
         self.classes = classes if self.task == "classification" else []
         self._class_array = np.asarray(self.classes, dtype=object)
+        threshold = model_version.params.get("threshold")  # else the model's own, if any
+        if threshold is None and fast is not None:
+            threshold = fast.head.get("threshold")
+        if threshold is None and sklearn_model is not None:
+            threshold = getattr(sklearn_model, "threshold", None)
+        binary = len(self.classes) == 2
+        self.threshold = float(threshold) if binary and threshold is not None else None
         self.path = "onnx" if onnx_session else "compiled" if fast is not None else "sklearn"
         self.notes = notes or []
 
@@ -119,8 +127,15 @@ class Predictor:
             return self._predict_onnx(columns)
         if self._fast is not None:
             values, proba = self._fast.predict(columns.values, columns.n)
+            if proba is not None:
+                values = self._labels(proba)
             return Prediction(values.tolist(), proba)
         return self._predict_sklearn(columns)
+
+    def _labels(self, proba: np.ndarray) -> np.ndarray:
+        """The positive class where its probability reaches the version's threshold (binary),
+        else the most probable class."""
+        return decide(proba, self._class_array, self.threshold)
 
     def predict_records(self, records: list[dict[str, Any]]) -> Prediction:
         """Check and predict ``[{column: value}, …]`` (a convenience for Python callers)."""
@@ -134,7 +149,8 @@ class Predictor:
         if self.task == "classification" and hasattr(model, "predict_proba"):
             proba = np.asarray(model.predict_proba(frame), dtype=float)
             classes = np.asarray(model.classes_, dtype=object)
-            return Prediction(classes[np.argmax(proba, axis=1)].tolist(), proba)
+            threshold = self.threshold if len(classes) == 2 else None
+            return Prediction(decide(proba, classes, threshold).tolist(), proba)
         values = np.asarray(model.predict(frame))
         return Prediction(values.tolist(), None)
 
@@ -145,7 +161,7 @@ class Predictor:
         outputs = session.run(None, {input_name: x})
         if self.task == "classification":
             proba = _onnx_proba(outputs[1], len(self.classes))
-            return Prediction(self._class_array[np.argmax(proba, axis=1)].tolist(), proba)
+            return Prediction(self._labels(proba).tolist(), proba)
         return Prediction(np.asarray(outputs[0], dtype=float).reshape(-1).tolist(), None)
 
     # ------------------------------------------------------------------ loading
@@ -441,6 +457,8 @@ def _try_onnx(
     model: Any, fast: FastModel, task: str, signature: list[dict[str, Any]], quantize: bool
 ) -> tuple[tuple[Any, str] | None, dict[str, Any]]:
     """Convert the estimator, check parity, time it against the compiled path."""
+    if not hasattr(model, "steps"):  # e.g. a CalibratedClassifier: its map is not in ONNX
+        return None, {"why_onnx": f"{type(model).__name__} is not converted to ONNX"}
     probes = probe_columns(fast, signature)
     n = len(next(iter(probes.values())))
     x = fast.features(probes, n)
