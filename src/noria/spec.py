@@ -623,6 +623,13 @@ promotion:                        # the gates of `noria promote NAME VERSION --t
   metric: auto                    # compared with the current holder's; auto = models.metric
   min_improvement: 0.0            # how much better than the current holder, on the same holdout
   require_validation: true        # the version's data validation must have passed
+  not_worse: false                # refuse a candidate significantly worse than the holder
+  not_worse_margin: 0.0           #   (paired-bootstrap interval of the difference, same rows)
+  slice_floor: null               # every holdout slice's accuracy at least (regression: MAE)
+  slice_min_rows: 30              # smaller slices are not judged
+  max_ece: null                   # expected calibration error at most this
+  max_fairness_gap: null          # group differences of evaluation.sensitive columns at most
+  tests: true                     # the model tests below must pass
 
 serve:                            # `noria serve`
   model: null                     # NAME@ALIAS to serve; null = this project's champion
@@ -666,4 +673,10 @@ evaluation:                       # `noria evaluate NAME@VERSION`
   bootstrap: 200                  # resamples behind every 95 % interval
   min_segment_rows: null          # fewest rows of a weak segment; null = 1 % of rows, >= 30
   alpha: 0.05                     # false discovery rate of the weak-segment search
+
+tests: []                         # model tests, run at registration and as a promotion gate:
+                                  # - {{name: n, expect: {{rows: [{{col: v, target: answer}}]}}}}
+                                  # - {{invariance: {{column: c, values: [a, b], eps: 0.05}}}}
+                                  # - {{directional: {{column: x, change: 10, score: CLASS}}}}
+                                  # - {{floor: {{metric: accuracy, min: 0.9, where: {{c: a}}}}}}
 """
