@@ -349,8 +349,9 @@ def evidence_gates(
                 replicates=int(settings.get("bootstrap", 200)),
                 seed=int(settings.get("seed", 0)),
             )
-        except (UserError, ValueError) as exc:
-            comparison = {"error": str(exc)}
+        except Exception as exc:  # evidence that cannot be computed must not crash a promotion:
+            # the gate that needs it (not_worse) fails with the reason, else it is only noted
+            comparison = {"error": f"{exc}" if isinstance(exc, UserError) else repr(exc)}
     if comparison is not None:
         results.append(_comparison_gate(comparison, holder, gates))
     evaluation = None
