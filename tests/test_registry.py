@@ -126,7 +126,7 @@ def test_two_promotions_at_once_never_replace_a_version_not_beaten(
     import threading
     import time
 
-    import noria.registry as registry
+    import noria.registry.gates as registry
 
     _register(metadata, 0.90)
     _register(metadata, 0.96)  # v2: the better one

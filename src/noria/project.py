@@ -225,14 +225,17 @@ class Project:
         """
         from noria.pipeline.runner import execute
 
+        own = pipeline is None  # the project's pipeline: its versions get the model tests
         if pipeline is None:
             pipeline = self.pipeline()
             taken = {a for s in pipeline.steps.values() for a in s.arguments}
             from_spec = {k: v for k, v in self.params().items() if k in taken}
             params = {**from_spec, **(params or {})}
+            if self.spec is not None and self.spec.tests:
+                self.check_tests()  # before anything is trained
         spec = self.spec
         pipeline = _with_step_policy(pipeline, spec)
-        return execute(
+        result = execute(
             pipeline,
             metadata=self.metadata,
             artifacts=self.artifacts,
@@ -243,6 +246,49 @@ class Project:
             run_name=name,
             fresh=fresh,
         )
+        if own and spec is not None and spec.tests and "registered_model" in result.steps:
+            registered = result["registered_model"]
+            self.test_version(registered["name"], registered["version"])
+        return result
+
+    def check_tests(self, frame: Any = None) -> None:
+        """Refuse ``tests:`` that cannot run on the project's data (read unless ``frame``).
+
+        Raises:
+            ConfigError: a test names an unknown column or a value its column never holds;
+                the message names ``noria.yaml``'s line, the key and the fix.
+        """
+        from noria.registry.evidence import check_tests_against, project_tests
+
+        spec = self._require_spec()
+        if not spec.tests:
+            return
+        if frame is None:
+            from noria.data.sources import read_source
+
+            frame = read_source(spec.data.source, format=spec.data.format, base=self.root)
+        if spec.target not in frame.columns:
+            return  # the pipeline says so, with the columns
+        check_tests_against(
+            project_tests(spec),
+            frame,
+            target=spec.target,
+            task=_task(spec.task, frame[spec.target]),
+            spec_path=self.spec_path,
+        )
+
+    def test_version(self, name: str, version: int, *, when: str = "registration") -> list[Any]:
+        """Run ``tests:`` on a version and store the results with it (model tests)."""
+        from noria.registry import get_version
+        from noria.registry.evidence import project_tests, record_tests, run_version_tests
+
+        spec = self._require_spec()
+        found = get_version(self.metadata, name, version)
+        results = run_version_tests(
+            self.metadata, self.artifacts, found, project_tests(spec), seed=spec.seed
+        )
+        record_tests(self.metadata, found, results, when=when)
+        return results
 
     def start_run(self, name: str | None = None) -> ActiveRun:
         """Open a manual tracking run on this project (``with project.start_run(): …``)."""
@@ -313,3 +359,17 @@ def _data_source(data: str, root: Path) -> str:
 def _slug(name: str) -> str:
     cleaned = "".join(c if c.isalnum() or c in "_.-" else "-" for c in name).strip("-.")
     return cleaned or "project"
+
+
+def _task(task: str, y: Any) -> str:
+    """``task: auto`` decided as the supervised pipeline decides it (by the target's values)."""
+    import pandas as pd
+
+    from noria.supervised import MAX_INTEGER_CLASSES
+
+    if task != "auto":
+        return task
+    numeric = pd.api.types.is_numeric_dtype(y) and not pd.api.types.is_bool_dtype(y)
+    integral = numeric and bool((y.dropna().astype("float64") % 1 == 0).all())
+    many = y.nunique() > MAX_INTEGER_CLASSES
+    return "regression" if numeric and (not integral or many) else "classification"

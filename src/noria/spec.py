@@ -19,6 +19,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    PrivateAttr,
     ValidationError,
     field_validator,
     model_validator,
@@ -28,7 +29,7 @@ from noria.errors import ConfigError, did_you_mean
 from noria.store import DEFAULT_ARTIFACTS_URL, DEFAULT_METADATA_URL
 from noria.yamlfile import load_yaml
 
-__all__ = ["SPEC_FILE", "Spec", "load_spec", "render_spec"]
+__all__ = ["SPEC_FILE", "TEST_KINDS", "Spec", "key_lines", "load_spec", "render_spec"]
 
 SPEC_FILE = "noria.yaml"
 DEFAULT_CANDIDATES = [
@@ -170,6 +171,131 @@ class PromotionSpec(_Model):
         0.0, description="how much better than the current holder the candidate must be"
     )
     require_validation: bool = True
+    not_worse: bool = Field(
+        False,
+        description="refuse a candidate significantly worse than the holder on `metric` (the "
+        "paired-bootstrap 95 % interval of the difference on the same rows)",
+    )
+    not_worse_margin: float = Field(
+        0.0, ge=0, description="with not_worse: how much worse is tolerated"
+    )
+    slice_floor: float | None = Field(
+        None,
+        description="every holdout slice's accuracy at least this (regression: MAE at most)",
+    )
+    slice_min_rows: int = Field(30, ge=1, description="smaller slices are not judged")
+    max_ece: float | None = Field(
+        None, ge=0, le=1, description="expected calibration error at most this"
+    )
+    max_fairness_gap: float | None = Field(
+        None,
+        ge=0,
+        description="largest group difference (demographic parity, equalised odds; regression: "
+        "MAE) over evaluation.sensitive columns",
+    )
+    tests: bool = Field(True, description="the model tests of `tests:` must pass")
+
+    _evidence: dict[str, Any] = PrivateAttr(default_factory=dict)
+
+    def evidence_settings(self) -> dict[str, Any]:
+        """What the evidence gates need from the rest of ``noria.yaml``: the model tests
+        (``tests``, as plain dicts), the ``sensitive`` columns, ``bootstrap`` and ``seed``."""
+        return dict(self._evidence)
+
+    def needs_evidence(self) -> bool:
+        """Whether a gate here needs the candidate scored on its holdout."""
+        tests = self.tests and bool(self._evidence.get("tests"))
+        return bool(
+            self.not_worse
+            or self.slice_floor is not None
+            or self.max_ece is not None
+            or self.max_fairness_gap is not None
+            or tests
+        )
+
+
+# --------------------------------------------------------------------------- model tests
+
+
+class ExpectSpec(_Model):
+    """Minimum functionality: these rows must get the answer in their target column."""
+
+    rows: list[dict[str, Any]] = Field(min_length=1)
+    tolerance: float = Field(0.0, ge=0, description="regression: |prediction - answer| at most")
+    min_share: float = Field(1.0, gt=0, le=1, description="share of rows that must be right")
+
+
+class InvarianceSpec(_Model):
+    """Changing ``column`` to any of ``values`` must not move the prediction beyond ``eps``."""
+
+    column: str
+    values: list[Any] = Field(min_length=2)
+    eps: float = Field(0.0, ge=0)
+    rows: int = Field(200, ge=1, description="holdout rows perturbed")
+
+
+class DirectionalSpec(_Model):
+    """Adding ``change`` to ``column`` must not lower (``not_lower``) or raise the score."""
+
+    column: str
+    change: float = Field(description="added to the column (a negative number lowers it)")
+    score: Any = Field(None, description="classifier: the class whose probability is watched")
+    expect: Literal["not_lower", "not_higher"] = "not_lower"
+    eps: float = Field(0.0, ge=0)
+    rows: int = Field(200, ge=1, description="holdout rows perturbed")
+
+    @field_validator("change")
+    @classmethod
+    def _nonzero(cls, value: float) -> float:
+        if value == 0:
+            raise ValueError("change: 0 changes nothing; give how much to add, e.g. 10")
+        return value
+
+
+class FloorSpec(_Model):
+    """A holdout metric at least ``min`` / at most ``max``, on all rows or those ``where``."""
+
+    metric: str
+    min: float | None = None
+    max: float | None = None
+    where: dict[str, Any] = Field(default_factory=dict, description="{column: value} filter")
+
+    _metric = field_validator("metric")(lambda v: _known_metric(v))
+
+    @model_validator(mode="after")
+    def _bound(self) -> FloorSpec:
+        if self.min is None and self.max is None:
+            raise ValueError(f"a floor needs min: or max: (the bound on {self.metric})")
+        return self
+
+
+#: The kinds of model test (one key each).
+TEST_KINDS = ("expect", "invariance", "directional", "floor")
+
+
+class TestSpec(_Model):
+    """One model test of ``tests:``: a ``name`` and exactly one kind key."""
+
+    name: str | None = None
+    expect: ExpectSpec | None = None
+    invariance: InvarianceSpec | None = None
+    directional: DirectionalSpec | None = None
+    floor: FloorSpec | None = None
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> TestSpec:
+        kinds = [k for k in TEST_KINDS if getattr(self, k) is not None]
+        if len(kinds) != 1:
+            raise ValueError(
+                f"a test needs exactly one of {', '.join(TEST_KINDS)} (got "
+                f"{', '.join(kinds) or 'none'})"
+            )
+        return self
+
+    @property
+    def kind(self) -> str:
+        """The test's kind (its one kind key)."""
+        return next(k for k in TEST_KINDS if getattr(self, k) is not None)
 
 
 class ServeSpec(_Model):
@@ -287,6 +413,29 @@ class Spec(_Model):
     monitor: MonitorSpec = MonitorSpec()
     loop: LoopSpec = LoopSpec()
     evaluation: EvaluationSpec = EvaluationSpec()
+    tests: list[TestSpec] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _evidence(self) -> Spec:
+        gap = self.promotion.max_fairness_gap
+        if gap is not None and not self.evaluation.sensitive:
+            raise ValueError(
+                "promotion.max_fairness_gap needs the columns it judges: list them in "
+                "evaluation.sensitive (e.g. sensitive: [sex])"
+            )
+        promotion = self.promotion.model_copy()  # the default instance is shared
+        promotion._evidence = {
+            "tests": [
+                {"name": t.name or f"{t.kind} #{i + 1}", "kind": t.kind,
+                 **getattr(t, t.kind).model_dump()}
+                for i, t in enumerate(self.tests)
+            ],
+            "sensitive": list(self.evaluation.sensitive),
+            "bootstrap": self.evaluation.bootstrap,
+            "seed": self.seed,
+        }  # fmt: skip
+        object.__setattr__(self, "promotion", promotion)
+        return self
 
 
 def _lines(node: Any, prefix: tuple[str, ...], out: dict[tuple[str, ...], int]) -> None:
@@ -305,16 +454,43 @@ def _lines(node: Any, prefix: tuple[str, ...], out: dict[tuple[str, ...], int]) 
             _lines(item, path, out)
 
 
+def _model_of(annotation: Any) -> tuple[type[BaseModel] | None, bool]:
+    """The model an annotation holds (``X``, ``X | None``, ``list[X]``), and whether a list."""
+    import typing
+
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation, False
+    args = [a for a in typing.get_args(annotation) if a is not type(None)]
+    if len(args) == 1:
+        inner, _ = _model_of(args[0])
+        return inner, typing.get_origin(annotation) is list
+    return None, False
+
+
 def _model_at(loc: tuple[str, ...]) -> type[BaseModel] | None:
     model: type[BaseModel] = Spec
-    for part in loc:
-        field = model.model_fields.get(part)
-        annotation = getattr(field, "annotation", None)
-        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-            model = annotation
-        else:
+    parts = list(loc)
+    while parts:
+        field = model.model_fields.get(parts.pop(0))
+        inner, listed = _model_of(getattr(field, "annotation", None))
+        if inner is None:
             return None
+        if listed and (not parts or not parts.pop(0).isdigit()):  # a list item: skip its index
+            return None
+        model = inner
     return model
+
+
+def key_lines(path: str | Path) -> dict[tuple[str, ...], int]:
+    """The line of every key of a YAML file, by key path (``("tests", "0", "expect")``);
+    empty when the file cannot be read."""
+    try:
+        _, node = load_yaml(Path(path).read_text(encoding="utf-8"), Path(path))
+    except Exception:  # the file was read once already; this only adds line numbers
+        return {}
+    lines: dict[tuple[str, ...], int] = {}
+    _lines(node, (), lines)
+    return lines
 
 
 def load_spec(path: str | Path) -> Spec:
@@ -372,7 +548,8 @@ def _explain(exc: ValidationError, file: Path, lines: dict[tuple[str, ...], int]
         elif err["type"] == "missing":
             msg = f"{where}: missing key '{key}'; add it to {file.name}"
         elif err["type"] == "value_error":
-            msg = f"{where}: {key}: {err['msg'].removeprefix('Value error, ')}"
+            text = err["msg"].removeprefix("Value error, ")
+            msg = f"{where}: {key}: {text}" if key else f"{where}: {text}"
         else:
             got = err.get("input")
             msg = f"{where}: {key}: {err['msg']} (got {got!r})"
@@ -454,6 +631,13 @@ promotion:                        # the gates of `noria promote NAME VERSION --t
   metric: auto                    # compared with the current holder's; auto = models.metric
   min_improvement: 0.0            # how much better than the current holder, on the same holdout
   require_validation: true        # the version's data validation must have passed
+  not_worse: false                # refuse a candidate significantly worse than the holder
+  not_worse_margin: 0.0           #   (paired-bootstrap interval of the difference, same rows)
+  slice_floor: null               # every holdout slice's accuracy at least (regression: MAE)
+  slice_min_rows: 30              # smaller slices are not judged
+  max_ece: null                   # expected calibration error at most this
+  max_fairness_gap: null          # group differences of evaluation.sensitive columns at most
+  tests: true                     # the model tests below must pass
 
 serve:                            # `noria serve`
   model: null                     # NAME@ALIAS to serve; null = this project's champion
@@ -497,4 +681,10 @@ evaluation:                       # `noria evaluate NAME@VERSION`
   bootstrap: 200                  # resamples behind every 95 % interval
   min_segment_rows: null          # fewest rows of a weak segment; null = 1 % of rows, >= 30
   alpha: 0.05                     # false discovery rate of the weak-segment search
+
+tests: []                         # model tests, run at registration and as a promotion gate:
+                                  # - {{name: n, expect: {{rows: [{{col: v, target: answer}}]}}}}
+                                  # - {{invariance: {{column: c, values: [a, b], eps: 0.05}}}}
+                                  # - {{directional: {{column: x, change: 10, score: CLASS}}}}
+                                  # - {{floor: {{metric: accuracy, min: 0.9, where: {{c: a}}}}}}
 """

@@ -13,6 +13,8 @@ from typing import Any
 import typer
 
 from noria.cli import (
+    ci_cmds,
+    compare_cmds,
     data_cmds,
     demo,
     evaluate_cmds,
@@ -52,6 +54,8 @@ data_cmds.register(app)
 monitor_cmds.register(app)
 evaluate_cmds.register(app)
 ui_cmds.register(app)
+compare_cmds.register(app)
+ci_cmds.register(app)
 store_cmds.register(app)
 export_cmds.register(app)
 

@@ -112,7 +112,7 @@ def card(
 
     project = _project(path)
     version = resolve(project.metadata, reference)
-    text = model_card(project.metadata, version, fmt=fmt)
+    text = model_card(project.metadata, version, fmt=fmt, artifacts=project.artifacts)
     if output is None:
         import sys
 

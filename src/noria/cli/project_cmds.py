@@ -120,6 +120,9 @@ def print_summary(project: Project, result: RunResult) -> None:
             which = "all labelled rows" if reg.get("refit") == "all" else "the training part"
             fitted = f", fitted on {which} ({reg['rows_fitted']:,})"
         out.print(f"model: {reg['name']} version {reg['version']}{fitted}")
+        from noria.cli.ci_cmds import print_stored_tests
+
+        print_stored_tests(project, reg["name"], reg["version"])
     out.print(f"details: noria show {short(result.run_id)}   store: {project.home}")
 
 
