@@ -69,7 +69,7 @@ def ui_project(tmp_path_factory: pytest.TempPathFactory) -> UIProject:
         artifact_id=v1.artifact_id,
         run_id=v1.run_id,
         signature=v1.signature,
-        metrics=v1.metrics,
+        metrics={**v1.metrics, "copy": 1.0},  # a re-fit with the same metrics is no new version
         params=v1.params,
     )
     project.close()

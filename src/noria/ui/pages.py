@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from noria.errors import NotFoundError, UserError
-from noria.ui import queries, svg
+from noria.ui import histories, queries, svg
 from noria.ui.filters import Column, FilterError, parse_column
 
 if TYPE_CHECKING:
@@ -106,10 +106,14 @@ def run(d: Dashboard, run_id: str, q: Mapping[str, str]) -> Page:
     """A run: steps, params, tags, metric charts, artifacts, trials, registered versions."""
     store = d.store
     record = queries.run_or_404(store, run_id)
-    keys = queries.metric_keys(store, record.id)
+    keys = histories.metric_keys(store, record.id)
     chosen = q.get("metric")
-    charted = [k for k, n, _ in keys if n > 1 and (not chosen or k == chosen)][:_MAX_CHARTS]
-    charts = [(k, svg.line_chart(queries.history(store, record.id, k), k)) for k in charted]
+    charted = [k for k in keys if k.many and (not chosen or k.key == chosen)][:_MAX_CHARTS]
+    charts = []
+    for k in charted:
+        found = histories.load_history(store, record.id, k.key, ends=(k.first_id, k.last_id))
+        k.points = found.count  # the chart's pass counted them
+        charts.append((k.key, svg.line_chart(found.points, k.key)))
     trials = queries.children(store, record.id)
     trial_ids = [t.id for t in trials]
     trial_metrics = queries.many(store, "metrics", trial_ids)
@@ -136,7 +140,7 @@ def run(d: Dashboard, run_id: str, q: Mapping[str, str]) -> Page:
         "tags": store.tags(record.id),
         "metrics": keys,
         "charts": charts,
-        "more_charts": sum(1 for _, n, _ in keys if n > 1) - len(charts),
+        "more_charts": sum(1 for k in keys if k.many) - len(charts),
         "artifacts": queries.artifacts_of(store, record.id),
         "trials": trials,
         "trial_cols": trial_cols,

@@ -7,11 +7,8 @@ whether a next page exists, no ``COUNT`` over a filter), and what a page shows o
 (metrics, params, tags) is fetched for those ids only: the cost of a page does not grow with the
 store, apart from the sort and the filter themselves.
 
-Long metric histories are downsampled in SQL: above ``2 × buckets`` points the steps are cut into
-buckets and each keeps its minimum and maximum, so a spike survives and a 1,000,000-point history
-ships a few hundred points.
-
-Not here: HTTP, HTML (:mod:`noria.ui.app`), the filter language (:mod:`noria.ui.filters`).
+Not here: HTTP, HTML (:mod:`noria.ui.app`), the filter language (:mod:`noria.ui.filters`), a
+run's metric histories (:mod:`noria.ui.histories`).
 """
 
 from __future__ import annotations
@@ -32,7 +29,7 @@ from noria.ui.filters import Catalog, Column, SqlBuilder, like_pattern, parse_co
 if TYPE_CHECKING:
     from noria.store.metadata import MetadataStore, RunRecord
 
-__all__ = ["Catalogs", "RunPage", "RunQuery", "history", "page_of_runs", "resolve_runs"]
+__all__ = ["Catalogs", "RunPage", "RunQuery", "page_of_runs", "resolve_runs"]
 
 _RUN_COLS = (
     "r.id, r.name, r.pipeline, r.kind, r.parent_id, r.status, r.started_at, r.ended_at, "
@@ -301,47 +298,6 @@ def run_or_404(store: MetadataStore, run_id: str) -> RunRecord:
     if not run_id or len(run_id) > 64:
         raise NotFoundError(f"no run '{run_id[:64]}'")
     return store.get_run(run_id)
-
-
-def metric_keys(store: MetadataStore, run_id: str) -> list[tuple[str, int, float]]:
-    """``(key, points, last value)`` of each metric of a run."""
-    rows = store.read(
-        "SELECT m.key, c.n, m.value FROM (SELECT key, COUNT(*) AS n, MAX(id) AS last FROM "
-        "metrics WHERE run_id = :r GROUP BY key) c JOIN metrics m ON m.id = c.last ORDER BY m.key",
-        {"r": run_id},
-    )
-    return [(r[0], int(r[1]), r[2]) for r in rows]
-
-
-def history(
-    store: MetadataStore, run_id: str, key: str, buckets: int = 400
-) -> list[tuple[float, float, float]]:
-    """``(step, min, max)`` of a metric's history, at most ``buckets`` of them.
-
-    Short histories come back point by point (min == max); long ones are bucketed by step in SQL.
-    """
-    n, lo, hi = store.read(
-        "SELECT COUNT(*), MIN(step), MAX(step) FROM metrics WHERE run_id = :r AND key = :k",
-        {"r": run_id, "k": key},
-    )[0]
-    if not n:
-        return []
-    if n <= 2 * buckets or hi == lo:
-        rows = store.read(
-            "SELECT step, value FROM metrics WHERE run_id = :r AND key = :k ORDER BY step, id",
-            {"r": run_id, "k": key},
-        )
-        if len(rows) > 2 * buckets:  # every point at one step: keep the envelope
-            values = [r[1] for r in rows]
-            return [(float(lo), min(values), max(values))]
-        return [(float(s), v, v) for s, v in rows]
-    width = (hi - lo) / buckets
-    rows = store.read(
-        "SELECT CAST((step - :lo) / :w AS INTEGER) AS b, MIN(step), MIN(value), MAX(value) "
-        "FROM metrics WHERE run_id = :r AND key = :k GROUP BY b ORDER BY b",
-        {"r": run_id, "k": key, "lo": lo, "w": width},
-    )
-    return [(float(r[1]), r[2], r[3]) for r in rows]
 
 
 def artifacts_of(store: MetadataStore, run_id: str) -> list[dict[str, Any]]:
