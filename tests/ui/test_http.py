@@ -206,8 +206,6 @@ def test_html_in_names_tags_params_and_keys_is_escaped(ui_project: UIProject, ma
     assert r.status_code == 400 and "<script>alert(1)" not in r.text
 
 
-
-
 def test_token_is_required_when_set(ui_project: UIProject, make_client) -> None:
     c = make_client(token=TOKEN)
     r = c.get("/runs")

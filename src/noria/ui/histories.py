@@ -75,7 +75,8 @@ def metric_keys(store: MetadataStore, run_id: str) -> list[MetricKey]:
             "WITH RECURSIVE k(key) AS (SELECT MIN(key) FROM metrics WHERE run_id = :r "
             "UNION ALL SELECT (SELECT MIN(m.key) FROM metrics m WHERE m.run_id = :r "
             "AND m.key > k.key) FROM k WHERE k.key IS NOT NULL) "
-            "SELECT k.key, (SELECT MIN(m.id) FROM metrics m WHERE m.run_id = :r AND m.key = k.key), "
+            "SELECT k.key, "
+            "(SELECT MIN(m.id) FROM metrics m WHERE m.run_id = :r AND m.key = k.key), "
             "(SELECT MAX(m.id) FROM metrics m WHERE m.run_id = :r AND m.key = k.key) "
             "FROM k WHERE k.key IS NOT NULL",
             {"r": run_id},
