@@ -37,6 +37,7 @@ from noria.ui import auth, pages
 
 if TYPE_CHECKING:
     from noria.project import Project
+    from noria.ui.project import DashboardProject
 
 __all__ = ["UISettings", "create_app", "serve_ui"]
 
@@ -139,7 +140,7 @@ def link(path: str, current: dict[str, str] | None = None, **changes: Any) -> st
 class _Ctx:
     """The per-process state: the dashboard, the guard, the templates."""
 
-    def __init__(self, project: Project, settings: UISettings) -> None:
+    def __init__(self, project: Project | DashboardProject, settings: UISettings) -> None:
         self.settings = settings
         self.dash = pages.Dashboard(project, allow_actions=settings.allow_actions)
         self.guard = auth.Guard(settings.token)
@@ -151,7 +152,7 @@ class _Ctx:
         self.actor = f"{user} (ui)"
 
 
-def create_app(project: Project, settings: UISettings) -> Any:
+def create_app(project: Project | DashboardProject, settings: UISettings) -> Any:
     """The Starlette app of the dashboard for ``project``."""
     from starlette.applications import Starlette
     from starlette.requests import Request
@@ -390,7 +391,9 @@ async def _form(request: Any) -> dict[str, str]:
     return dict(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
 
 
-def _act(ctx: _Ctx, project: Project, name: str, what: str, form: dict[str, str]) -> dict:
+def _act(
+    ctx: _Ctx, project: Project | DashboardProject, name: str, what: str, form: dict[str, str]
+) -> dict:
     """Promote or roll back through the registry; the redirect's query values."""
     from noria.registry import PromotionGates, judged_metric, promote, rollback
 
@@ -431,7 +434,7 @@ def _act(ctx: _Ctx, project: Project, name: str, what: str, form: dict[str, str]
 
 
 def serve_ui(
-    project: Project,
+    project: Project | DashboardProject,
     settings: UISettings,
     *,
     sock: Any = None,

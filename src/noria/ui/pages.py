@@ -19,11 +19,13 @@ import orjson
 
 from noria.errors import NotFoundError, UserError
 from noria.ui import histories, queries, svg
+from noria.ui.caches import ColumnCache, sqlite_path
 from noria.ui.filters import Column, FilterError, parse_column
 
 if TYPE_CHECKING:
     from noria.project import Project
     from noria.store.metadata import MetadataStore
+    from noria.ui.project import DashboardProject
 
 __all__ = ["Dashboard"]
 
@@ -35,13 +37,15 @@ _MAX_CHARTS = 24
 class Dashboard:
     """What the pages read: the project, its stores, the key catalog, the settings."""
 
-    project: Project
+    project: Project | DashboardProject
     allow_actions: bool = False
     catalogs: queries.Catalogs = field(init=False)
+    columns: ColumnCache | None = field(init=False)
 
     def __post_init__(self) -> None:
+        # nothing is read before the first request: the keys load in the background from then
         self.catalogs = queries.Catalogs(self.store)
-        self.catalogs.peek(wait=0)  # start loading the keys now, in the background
+        self.columns = ColumnCache(self.store.url) if sqlite_path(self.store.url) else None
 
     @property
     def store(self) -> MetadataStore:
@@ -81,7 +85,7 @@ def runs(d: Dashboard, q: Mapping[str, str]) -> Page:
     ctx: dict[str, Any] = {"query": query, "error": None, "page": None}
     status = 200
     try:
-        ctx["page"] = queries.page_of_runs(d.store, d.catalogs, query)
+        ctx["page"] = queries.page_of_runs(d.store, d.catalogs, query, d.columns)
     except FilterError as exc:
         ctx["error"] = {"message": exc.reason, "column": exc.column, "text": exc.expression}
         status = 400
@@ -351,7 +355,7 @@ def card(d: Dashboard, name: str, version: str) -> Page:
 # --------------------------------------------------------------------------- monitor
 
 
-def reports(project: Project) -> list[str]:
+def reports(project: Project | DashboardProject) -> list[str]:
     """The HTML reports under ``.noria/reports`` (file names)."""
     folder = project.home / "reports"
     if not folder.is_dir():
@@ -359,7 +363,7 @@ def reports(project: Project) -> list[str]:
     return sorted(p.name for p in folder.iterdir() if p.suffix == ".html" and p.is_file())
 
 
-def report_file(project: Project, name: str) -> Path:
+def report_file(project: Project | DashboardProject, name: str) -> Path:
     """The path of a report listed by :func:`reports` (nothing else is served).
 
     Raises:
