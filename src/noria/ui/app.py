@@ -117,6 +117,16 @@ def _size(n: int | None) -> str:
     return str(n)
 
 
+def num_text(v: Any) -> str:
+    """A metric or param value as the tables show it (``0.9123``, ``true``, empty for none)."""
+    return _num(v)
+
+
+def value_text(v: Any) -> str:
+    """A param value as text: JSON for lists and dicts, else as :func:`num_text`."""
+    return _value_text(v)
+
+
 def _value_text(v: Any) -> str:
     if isinstance(v, (dict, list)):
         import orjson

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import orjson
+from markupsafe import Markup, escape
 
 from noria.errors import NotFoundError, UserError
 from noria.ui import histories, queries, svg
@@ -270,8 +271,32 @@ def compare(d: Dashboard, q: Mapping[str, str], refs: list[str]) -> Page:
         "parallel": parallel,
         "history": history,
         "refs": ",".join(r.id[:12] for r in chosen) if parent is None else "",
+        "table_rows": _compare_rows(chosen, differ, metric_keys, params, metrics),
     }
     return "compare.html.j2", ctx, 200
+
+
+def _compare_rows(
+    chosen: list[Any],
+    differ: list[str],
+    metric_keys: list[str],
+    params: dict[str, dict[str, Any]],
+    metrics: dict[str, dict[str, Any]],
+) -> Markup:
+    """The comparison table's rows as one piece of HTML (1,000 runs × 20 columns: built here,
+    every value escaped, rather than 20,000 template calls)."""
+    from noria.ui.app import num_text, value_text
+
+    out = []
+    for r in chosen:
+        p, m = params.get(r.id, {}), metrics.get(r.id, {})
+        cells = "".join(f"<td>{escape(value_text(p.get(k)))}</td>" for k in differ)
+        cells += "".join(f'<td class="n">{escape(num_text(m.get(k)))}</td>' for k in metric_keys)
+        out.append(
+            f'<tr><td><a href="/runs/{escape(r.id)}">{escape(r.name)}</a> '
+            f'<span class="id">{escape(r.id[:8])}</span></td>{cells}</tr>\n'
+        )
+    return Markup("".join(out))
 
 
 # --------------------------------------------------------------------------- models
