@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, quote, urlencode
 
 from noria.errors import NoriaError, NotFoundError, UserError
-from noria.ui import auth, pages
+from noria.ui import auth, datapages, pages, previews
 
 if TYPE_CHECKING:
     from noria.project import Project
@@ -260,6 +260,21 @@ def create_app(project: Project | DashboardProject, settings: UISettings) -> Any
         p = request.path_params
         return show(request, pages.window(ctx.dash, p["name"], p["window"]))
 
+    def data(request: Request) -> Response:
+        return show(request, datapages.data_versions(ctx.dash))
+
+    def data_version(request: Request) -> Response:
+        artifact_id = request.path_params["artifact_id"]
+        return show(
+            request, datapages.data_version(ctx.dash, artifact_id, dict(request.query_params))
+        )
+
+    def artifact_view(request: Request) -> Response:
+        artifact_id = request.path_params["artifact_id"]
+        if not re.fullmatch(r"[0-9a-f]{16,128}", artifact_id):
+            raise NotFoundError(f"no artifact '{artifact_id[:80]}'")
+        return show(request, previews.preview(ctx.dash, artifact_id))
+
     def report(request: Request) -> Response:
         path = pages.report_file(project, request.path_params["file"])
         response = FileResponse(path, media_type="text/html; charset=utf-8")
@@ -368,8 +383,11 @@ def create_app(project: Project | DashboardProject, settings: UISettings) -> Any
         Route("/models/{name}/{action:str}", action, methods=["POST"]),
         Route("/monitor", page(monitor)),
         Route("/monitor/{name}/windows/{window}", page(window)),
-        Route("/reports/{file}", page(report)),
+        Route("/data", page(data)),
+        Route("/data/{artifact_id}", page(data_version)),
+        Route("/reports/{file:path}", page(report)),
         Route("/artifacts/{artifact_id}", page(artifact)),
+        Route("/artifacts/{artifact_id}/view", page(artifact_view)),
     ]
 
     async def not_found(request: Request, exc: Exception) -> Response:

@@ -19,7 +19,7 @@ import orjson
 from markupsafe import Markup, escape
 
 from noria.errors import NotFoundError, UserError
-from noria.ui import histories, queries, svg
+from noria.ui import histories, previews, queries, svg
 from noria.ui.caches import ColumnCache, sqlite_path
 from noria.ui.filters import Column, FilterError, parse_column
 
@@ -137,6 +137,7 @@ def run(d: Dashboard, run_id: str, q: Mapping[str, str]) -> Page:
             first_metric,
             best_line=True,
         )
+    versions = queries.versions_of_run(store, record.id)
     ctx = {
         "run": record,
         "parent": _parent(store, record.parent_id),
@@ -157,7 +158,14 @@ def run(d: Dashboard, run_id: str, q: Mapping[str, str]) -> Page:
             for t in trials
         },
         "convergence": convergence,
-        "versions": queries.versions_of_run(store, record.id),
+        "versions": versions,
+        "previewable": previews.PREVIEWABLE,
+        "reports": [
+            r
+            for r in reports(d.project)
+            if any(r.startswith(f"evaluation/{name}-v{number}") for name, number in versions)
+            or record.id[:12] in r
+        ],
     }
     return "run.html.j2", ctx, 200
 
@@ -381,11 +389,22 @@ def card(d: Dashboard, name: str, version: str) -> Page:
 
 
 def reports(project: Project | DashboardProject) -> list[str]:
-    """The HTML reports under ``.noria/reports`` (file names)."""
+    """The HTML reports under ``.noria/reports`` and its folders one level down (``name.html``,
+    ``evaluation/name.html``)."""
     folder = project.home / "reports"
     if not folder.is_dir():
         return []
-    return sorted(p.name for p in folder.iterdir() if p.suffix == ".html" and p.is_file())
+    found = []
+    for entry in folder.iterdir():
+        if entry.is_dir() and not entry.is_symlink():
+            found += [
+                f"{entry.name}/{p.name}"
+                for p in entry.iterdir()
+                if p.suffix == ".html" and p.is_file() and not p.is_symlink()
+            ]
+        elif entry.suffix == ".html" and entry.is_file() and not entry.is_symlink():
+            found.append(entry.name)
+    return sorted(found)
 
 
 def report_file(project: Project | DashboardProject, name: str) -> Path:
