@@ -19,7 +19,7 @@ import orjson
 from markupsafe import Markup, escape
 
 from noria.errors import NotFoundError, UserError
-from noria.ui import histories, previews, queries, svg
+from noria.ui import analysis, histories, previews, queries, svg
 from noria.ui.caches import ColumnCache, sqlite_path
 from noria.ui.filters import Column, FilterError, parse_column
 
@@ -264,7 +264,17 @@ def compare(d: Dashboard, q: Mapping[str, str], refs: list[str]) -> Page:
             y.label,
             best_line=True,
         )
+    shares = []
+    if y is not None and y.kind == "metric":
+        shares = analysis.importance(params, {i: value(i, y) for i in ids})
+    overlay_keys, overlay_key, series = analysis.overlaid_histories(store, chosen, q.get("history"))
     ctx = {
+        "importance": svg.importance(shares, f"importance for {y.label}") if y else None,
+        "importance_for": y.label if y else "",
+        "overlay_keys": overlay_keys,
+        "overlay_key": overlay_key,
+        "overlay": svg.multi_line_chart(series, overlay_key) if overlay_key else None,
+        "overlaid": len(series),
         "runs": chosen,
         "parent": parent,
         "differ": differ,
