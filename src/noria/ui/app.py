@@ -398,7 +398,9 @@ def create_app(project: Project | DashboardProject, settings: UISettings) -> Any
             return refused(request)
         return error(request, 404, f"no page at {request.url.path[:200]}")
 
-    return Starlette(routes=routes, exception_handlers={404: not_found, 405: not_found})
+    app = Starlette(routes=routes, exception_handlers={404: not_found, 405: not_found})
+    app.state.dashboard = ctx.dash
+    return app
 
 
 def _secure(response: Any, csp: str = _CSP) -> None:
@@ -485,6 +487,8 @@ def serve_ui(
             await super().startup(sockets=sockets)
             if on_ready is not None and not self.should_exit:
                 on_ready()
+            if not self.should_exit:  # the keys of the store load in the background from now
+                app.state.dashboard.catalogs.peek()
 
     config = uvicorn.Config(
         app,
