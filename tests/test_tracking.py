@@ -64,3 +64,29 @@ def test_unended_run_is_flushed_at_exit(tmp_path: Path) -> None:
     assert store.get_run(run_id).status == "completed"
     assert len(store.metrics(run_id)) == 100
     store.close()
+
+
+def test_a_nan_metric_is_refused_where_it_is_logged(metadata: MetadataStore) -> None:
+    # before: accepted, then the run's end failed on an internal "NOT NULL constraint failed:
+    # metrics.value" (SQLite stores NaN as NULL), hiding which metric it was
+    with start_run(metadata, name="nan") as run:
+        with pytest.raises(UserError, match=r"metric 'cv_roc_auc' at step 0 is NaN.*skip"):
+            noria.log_metric("cv_roc_auc", float("nan"), step=0)
+        with pytest.raises(UserError, match="metric 'f1' is NaN"):
+            noria.log_metrics({"acc": 0.5, "f1": float("nan")})
+        noria.log_metric("loss", float("inf"))  # infinity is a number the store keeps
+    assert metadata.get_run(run.id).status == "completed"
+    assert sorted(k for k, *_ in metadata.metrics(run.id)) == ["acc", "loss"]
+
+
+def test_progress_of_a_step_lives_while_the_step_runs() -> None:
+    from noria import tracking
+
+    tracking.report_progress("nothing listens")  # outside a run: a no-op
+    buf = tracking.LogBuffer("run-1")
+    token = tracking.activate(buf, step="candidates")
+    tracking.report_progress("3 trials,\n best roc_auc 0.9")
+    assert tracking.progress("run-1", "candidates") == "3 trials, best roc_auc 0.9"
+    assert tracking.progress("run-1", "model") is None
+    tracking.deactivate(token)
+    assert tracking.progress("run-1", "candidates") is None  # gone with the step

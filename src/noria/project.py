@@ -87,6 +87,9 @@ class Project:
         """Write a commented ``noria.yaml`` for ``data`` and ``target``, and create ``.noria/``.
 
         The data file is read once to check that it is readable and has the target column.
+        A relative ``data`` is taken from the current directory (from the project folder when
+        nothing is there, as a path inside the project); ``noria.yaml`` records it relative to the
+        project folder when it is inside it, else as an absolute path.
 
         Raises:
             ConfigError: ``noria.yaml`` exists (and not ``force``), or ``task`` is invalid.
@@ -103,8 +106,7 @@ class Project:
             raise ConfigError(f"{spec_path} exists already; pass --force to overwrite it")
         if task not in ("auto", "classification", "regression"):
             raise ConfigError(f"task '{task}' is unknown; use auto, classification or regression")
-        data_path = Path(data)
-        source = os.path.relpath(data_path.resolve(), root) if data_path.exists() else data
+        source = _data_source(data, root)
         frame = read_source(source, base=root)
         if target not in frame.columns:
             raise DataError(
@@ -132,12 +134,17 @@ class Project:
         return self.spec.store.metadata, self.spec.store.artifacts
 
     @property
+    def metadata_url(self) -> str:
+        """The metadata URL, a relative SQLite path resolved against the project."""
+        return self._resolve_db_url(self.store_urls[0])
+
+    @property
     def metadata(self) -> MetadataStore:
         """The metadata store (opened, and created or migrated, on first use)."""
         if self._metadata is None:
             from noria.store.metadata import MetadataStore
 
-            self._metadata = MetadataStore(self._resolve_db_url(self.store_urls[0]))
+            self._metadata = MetadataStore(self.metadata_url)
             self._metadata.mark_abandoned_runs()
         return self._metadata
 
@@ -273,6 +280,34 @@ def _with_step_policy(pipeline: Pipeline, spec: Spec | None) -> Pipeline:
         for s in pipeline.steps.values()
     ]
     return _Pipeline(steps, name=pipeline.name)
+
+
+def _data_source(data: str, root: Path) -> str:
+    """``data`` (a file, folder or glob) as ``noria.yaml`` records it for a project at ``root``.
+
+    A relative ``data`` is found from the current directory first, then from ``root`` (``root``
+    may not exist yet: paths are joined as text, never resolved through it). Inside ``root`` the
+    source is relative to it; outside, absolute.
+    """
+    import glob
+
+    expanded = os.path.expanduser(data.strip())
+    if os.path.isabs(expanded):
+        absolute = os.path.normpath(expanded)
+    else:
+        here = os.path.normpath(os.path.join(os.getcwd(), expanded))
+        there = os.path.normpath(os.path.join(root, expanded))
+
+        def names_files(path: str) -> bool:
+            if any(c in path for c in "*?["):
+                return bool(glob.glob(path, recursive=True))
+            return os.path.exists(path)
+
+        absolute = there if not names_files(here) and names_files(there) else here
+    relative = os.path.relpath(absolute, root)
+    if relative == os.pardir or relative.startswith(os.pardir + os.sep):
+        return absolute
+    return relative
 
 
 def _slug(name: str) -> str:

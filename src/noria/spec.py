@@ -49,6 +49,13 @@ class DataSpec(_Model):
 
     source: str = Field(description="a file, a glob or a folder, relative to the project")
     format: Literal["auto", "csv", "parquet", "json"] = "auto"
+    date_formats: dict[str, str | list[str]] = Field(
+        default_factory=dict,
+        description=(
+            "column -> the strptime format(s) its dates are written in ('%d/%m/%Y'); other "
+            "text dates are decided from the data, and kept as text when ambiguous"
+        ),
+    )
 
 
 class SplitSpec(_Model):
@@ -74,7 +81,7 @@ class ModelsSpec(_Model):
     candidates: list[str] = Field(default_factory=lambda: list(DEFAULT_CANDIDATES), min_length=1)
     metric: str = "auto"
     time_budget: float | None = Field(120.0, gt=0)
-    n_trials: int | None = Field(25, ge=1)
+    n_trials: int | None = Field(None, ge=1)  # a cap only when set: the time budget governs
     sampler: Literal["tpe", "random", "grid"] = "tpe"
     validation: Literal["auto", "kfold", "holdout", "time"] = "auto"
     folds: int = Field(3, ge=2, le=20)
@@ -387,6 +394,7 @@ name: {name}                      # required: also the name the model is registe
 data:
   source: {source}                # required: a CSV/Parquet/JSON file, a glob or a folder
   format: auto                    # auto | csv | parquet | json
+  date_formats: {{}}                # {{column: '%d/%m/%Y'}}: how its text dates are read
 
 target: {target}                  # required: the column to predict
 task: {task}                      # auto | classification | regression
@@ -407,7 +415,7 @@ models:
                                   # also: xgboost (pip install noria[xgboost]), knn
   metric: auto                    # auto = roc_auc (classification) / rmse (regression)
   time_budget: 120                # seconds for the whole search, refit included
-  n_trials: 25                    # the most trials (whichever budget ends first)
+  n_trials: null                  # a cap on trials; null: the time budget governs
   sampler: tpe                    # tpe (Bayesian) | random | grid
   validation: auto                # kfold | holdout | time; auto = time with split.method time
   folds: 3                        # cross-validation folds of the training part

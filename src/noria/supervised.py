@@ -233,6 +233,7 @@ def features(
     problem: dict[str, Any],
     drop: list[str],
     max_onehot_cardinality: int,
+    date_formats: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The column plan: which column is numeric, one-hot, high-cardinality, datetime, dropped."""
     from noria.features.preprocess import plan_columns
@@ -242,6 +243,7 @@ def features(
         target=problem["target"],
         drop=drop,
         max_onehot_cardinality=max_onehot_cardinality,
+        date_formats=date_formats,
     )
     return plan.to_dict()
 
@@ -275,6 +277,7 @@ def candidates(
     scale: bool,
     model_name: str,
     seed: int,
+    refit: str,
 ) -> dict[str, Any]:
     """The search over families and hyperparameters, by cross-validation on the training part.
 
@@ -315,9 +318,11 @@ def candidates(
         high_cardinality=high_cardinality,
         scale=scale,
         refit=False,
+        refit_reserve=_refits_after_search(train, problem, settings["folds"], refit),
     )
     _record_trials(ctx, result, started, model_name)
-    log_metric(f"cv_{metric}", result.best_score if result.best_score is not None else float("nan"))
+    if result.best_score is not None:  # the fallback baseline has no CV score
+        log_metric(f"cv_{metric}", result.best_score)
     set_tag("best_family", result.best_family)
     trials = [
         {
@@ -344,13 +349,31 @@ def candidates(
         "elapsed": result.elapsed,
         "leaderboard": ranked + [t for t in trials if t["score"] is None],
         "warnings": result.warnings,
+        "best_number": result.best_number,
+        "refit_jobs": result.refit_jobs,
     }
+
+
+def _refits_after_search(
+    train: pd.DataFrame, problem: dict[str, Any], folds: int, refit: str
+) -> float:
+    """How many refits of the winner on the training part the search's budget keeps time for:
+    the model step's, the final model's on train + holdout (about 1.25 of it) with ``refit:
+    all``, and the calibration's fits on the folds (about ``folds - 1`` of it) when the winner
+    may reweight classes."""
+    from noria.train.search import weights_searched
+
+    reserve = 1.0 + (1.25 if refit == "all" else 0.0)
+    if weights_searched(problem["task"], problem["metric"], train[problem["target"]]):
+        reserve += max(folds - 1, 1)
+    return reserve
 
 
 def _warm_start(
     metadata: Any, model_name: str, metric: str, problem: dict[str, Any]
 ) -> list[dict[str, Any]]:
-    """The champion's family and params, then the best earlier trials of this model."""
+    """The champion's family and params (with its own trial's score when its run has it: a
+    retrain stops only once it matches that), then the best earlier trials of this model."""
     from noria.errors import NotFoundError
     from noria.registry import resolve
 
@@ -360,35 +383,50 @@ def _warm_start(
     except NotFoundError:
         champion = None
     if champion is not None and champion.params.get("task") == problem["task"]:
-        records.append(
-            {"family": champion.params["family"], "params": champion.params.get("params", {})}
+        family, params = champion.params["family"], champion.params.get("params", {})
+        record = {"family": family, "params": params}
+        trials = champion.run_id and metadata.list_runs(
+            parent_id=champion.run_id, kind="trial", limit=100_000
         )
-    for run_id, score in metadata.best_runs(
+        for run in trials or []:
+            if {"family": family, **params} == metadata.params(run.id):
+                record = _trial_record(metadata, run.id, metric) or record
+                break
+        records.append(record)
+    for run_id, _ in metadata.best_runs(
         kind="trial",
         name_prefix=f"{model_name}/",
         metric=f"cv_{metric}",
         maximize=problem["greater_is_better"],
     ):
-        params = metadata.params(run_id)
-        family = params.pop("family", None)
-        if not family:
-            continue
-        folds: dict[str, dict[int, float]] = {f"fold_{metric}": {}, "fold_fit_seconds": {}}
-        for key, value, step, _ in metadata.metrics(run_id):
-            if key in folds:
-                folds[key][step] = value
-        # the score, fold scores and fit times let a retrain stop once it matches the best
-        # earlier trial, and run a quick one in-process while the workers start
-        records.append(
-            {
-                "family": family,
-                "params": params,
-                "score": score,
-                "fold_scores": [v for _, v in sorted(folds[f"fold_{metric}"].items())],
-                "fit_seconds": [v for _, v in sorted(folds["fold_fit_seconds"].items())],
-            }
-        )
+        record = _trial_record(metadata, run_id, metric)
+        if record:
+            records.append(record)
     return records
+
+
+def _trial_record(metadata: Any, run_id: str, metric: str) -> dict[str, Any] | None:
+    """A trial run as a warm-start record: family, params, and the score, fold scores and fit
+    times that let a retrain stop once it matches, and run a quick one in-process while the
+    workers start."""
+    params = metadata.params(run_id)
+    family = params.pop("family", None)
+    folds: dict[str, dict[int, float]] = {f"fold_{metric}": {}, "fold_fit_seconds": {}}
+    score = None
+    for key, value, step, _ in metadata.metrics(run_id):
+        if key in folds:
+            folds[key][step] = value
+        elif key == f"cv_{metric}":
+            score = value
+    if not family or score is None:
+        return None
+    return {
+        "family": family,
+        "params": params,
+        "score": score,
+        "fold_scores": [v for _, v in sorted(folds[f"fold_{metric}"].items())],
+        "fit_seconds": [v for _, v in sorted(folds["fold_fit_seconds"].items())],
+    }
 
 
 def _record_trials(ctx: Any, result: Any, started: float, model_name: str) -> None:
@@ -451,8 +489,10 @@ def model(
     import os
 
     from noria.features.preprocess import ColumnPlan
+    from noria.train.budget import fit_on_threads
     from noria.train.search import build_model
 
+    jobs = candidates.get("refit_jobs") or os.cpu_count() or 1  # threads the search advises
     if threshold is not None and (
         problem["task"] != "classification" or len(problem["classes"]) != 2
     ):
@@ -470,11 +510,11 @@ def model(
         seed=seed,
         high_cardinality=high_cardinality,
         scale=scale,
-        n_jobs=os.cpu_count() or 1,
+        n_jobs=jobs,
     )
     train = splits["train"]
     x, y = train.drop(columns=[problem["target"]]), train[problem["target"]]
-    est.fit(x, y)
+    fit_on_threads(est, x, y, jobs)
     log_params({"family": candidates["best"], **candidates["best_params"]})
     if problem["task"] != "classification" or not hasattr(est, "predict_proba"):
         return est
@@ -726,6 +766,7 @@ def params_from_spec(spec: Spec, root: Path) -> dict[str, Any]:
         "seed": spec.seed,
         "drop": list(spec.features.drop),
         "max_onehot_cardinality": spec.features.max_onehot_cardinality,
+        "date_formats": dict(spec.data.date_formats),
         "high_cardinality": spec.features.high_cardinality,
         "scale": spec.features.scale,
         "candidate_families": list(spec.models.candidates),

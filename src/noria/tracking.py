@@ -12,6 +12,13 @@ Logging is an append to an in-memory buffer (about a microsecond); the buffer is
 transaction at the end of the step or run, when it grows past :data:`FLUSH_EVERY` entries, on
 :meth:`ActiveRun.flush`, and at interpreter exit. The active run is held in a context variable,
 so threads and the runner's workers log to the right run.
+
+A metric is a finite or infinite number: NaN is refused when it is logged (a store cannot hold
+it, and a missing value is better said by not logging the point).
+
+A long step says how it is going with ``noria.tracking.report_progress("14 trials, …")``: one
+line, replaced by the next, that ``noria run``'s live view shows while the step runs (in this
+process: the local executor). Outside a step it is a no-op.
 """
 
 from __future__ import annotations
@@ -19,6 +26,7 @@ from __future__ import annotations
 import atexit
 import contextlib
 import contextvars
+import math
 import time
 import uuid
 import weakref
@@ -36,6 +44,8 @@ __all__ = [
     "log_param",
     "log_params",
     "new_run_id",
+    "progress",
+    "report_progress",
     "set_tag",
     "start_run",
 ]
@@ -52,10 +62,11 @@ def new_run_id() -> str:
 class LogBuffer:
     """Params, metrics and tags waiting to be written, for one run."""
 
-    __slots__ = ("_counters", "metrics", "params", "run_id", "tags")
+    __slots__ = ("_counters", "metrics", "params", "run_id", "step", "tags")
 
-    def __init__(self, run_id: str) -> None:
+    def __init__(self, run_id: str, step: str | None = None) -> None:
         self.run_id = run_id
+        self.step = step  # the pipeline step logging here (progress is shown per step)
         self.params: list[tuple[str, str, Any]] = []
         self.metrics: list[tuple[str, str, float, int, float]] = []
         self.tags: list[tuple[str, str, str]] = []
@@ -73,6 +84,12 @@ class LogBuffer:
             number = float(value)
         except (TypeError, ValueError):
             raise UserError(f"metric '{key}': {value!r} is not a number; log a float") from None
+        if math.isnan(number):
+            at = "" if step is None else f" at step {step}"
+            raise UserError(
+                f"metric '{key}'{at} is NaN, which the store cannot hold; skip the point "
+                "(log nothing) when there is no value"
+            )
         if step is None:
             step = self._counters.get(key, 0)
         self._counters[key] = int(step) + 1
@@ -230,14 +247,42 @@ def start_run(
     return ActiveRun(store, name=name or time.strftime("run-%Y%m%d-%H%M%S"), parent_id=parent_id)
 
 
-def activate(buffer: LogBuffer | None) -> contextvars.Token[LogBuffer | None]:
-    """Make ``buffer`` the target of logging in this context (the runner does this per step)."""
+def activate(
+    buffer: LogBuffer | None, *, step: str | None = None
+) -> contextvars.Token[LogBuffer | None]:
+    """Make ``buffer`` the target of logging in this context (the runner does this per step,
+    naming the ``step``: its progress is then shown under that name)."""
+    if buffer is not None and step is not None:
+        buffer.step = step
     return _active.set(buffer)
 
 
 def deactivate(token: contextvars.Token[LogBuffer | None]) -> None:
-    """Undo :func:`activate`."""
+    """Undo :func:`activate`; the step's progress line is dropped."""
+    buf = _active.get()
     _active.reset(token)
+    if buf is not None:
+        _progress.pop((buf.run_id, buf.step), None)
+
+
+#: (run id, step) -> the latest progress line of a running step
+_progress: dict[tuple[str, str | None], str] = {}
+
+
+def report_progress(message: str) -> None:
+    """Say in one line how the active step is going (``noria run`` shows it while the step runs).
+
+    The line replaces the step's previous one and goes when the step ends. Outside a run, or in a
+    step run in another process, nobody is shown it: a no-op.
+    """
+    buf = _active.get()
+    if buf is not None:
+        _progress[(buf.run_id, buf.step)] = " ".join(str(message).split())[:200]
+
+
+def progress(run_id: str, step: str | None) -> str | None:
+    """The latest progress line of ``step`` of run ``run_id`` while it runs, else ``None``."""
+    return _progress.get((run_id, step))
 
 
 @atexit.register

@@ -171,3 +171,33 @@ def test_unknown_command_and_option_are_usage_errors(capsys: pytest.CaptureFixtu
     assert code == 2 and "No such command 'nosuch'" in err and "internal error" not in err
     code, _, err = cli(capsys, "runs", "--nosuch")
     assert code == 2 and "--nosuch" in err
+
+
+def test_init_resolves_relative_data_from_the_current_folder(
+    tmp_path: Path,
+    penguins_csv: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`noria init --data ../../x.csv --path NEWDIR`: the data is found from where the user is."""
+    work = tmp_path / "a" / "b"
+    work.mkdir(parents=True)
+    shared = tmp_path / "x.csv"
+    shared.write_text(penguins_csv.read_text())
+    monkeypatch.chdir(work)
+    code, _, err = cli(
+        capsys, "init", "--data", "../../x.csv", "--target", "species", "--path", "NEWDIR"
+    )
+    assert code == 0, err
+    # outside the project folder: recorded as an absolute path
+    assert f'source: "{shared}"' in (work / "NEWDIR" / "noria.yaml").read_text()
+
+    inside = work / "proj" / "data"
+    inside.mkdir(parents=True)
+    (inside / "p.csv").write_text(penguins_csv.read_text())
+    code, _, err = cli(
+        capsys, "init", "--data", "proj/data/p.csv", "--target", "species", "--path", "proj"
+    )
+    assert code == 0, err
+    # inside it: relative to the project folder, wherever noria runs from later
+    assert 'source: "data/p.csv"' in (work / "proj" / "noria.yaml").read_text()

@@ -14,8 +14,8 @@ def test_the_demo_ends_on_the_champion_that_serves(tmp_path: Path) -> None:
     feed's file stayed in data/, so the `noria run` after the demo reused the feed's run."""
     data = write_demo_data(tmp_path / "data")
     project = Project.init(tmp_path, data=str(data), target="species", name="penguins")
-    for _ in range(3):  # 1 the first model, 2 the retrained one, 3 the mislabelled one
-        register_model(project.metadata, name="penguins", artifact_id="0" * 64, run_id=None,
+    for n in range(3):  # 1 the first model, 2 the retrained one, 3 the mislabelled one
+        register_model(project.metadata, name="penguins", artifact_id=str(n) * 64, run_id=None,
                        signature=[], metrics={}, params={})  # fmt: skip
     set_alias(project.metadata, "penguins", "champion", 2, reason="act 2")
     set_alias(project.metadata, "penguins", "champion", 3, reason="act 3")

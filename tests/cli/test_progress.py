@@ -42,3 +42,39 @@ def test_log_view_prints_one_line_per_step(metadata, artifacts) -> None:
         ["first", "completed"],
         ["second", "completed"],
     ]
+
+
+_VIEW: list[LiveView] = []
+_SCREENS: list[str] = []
+
+
+def searching() -> int:
+    """A step that says how it is going, and looks at the live view meanwhile."""
+    noria.tracking.report_progress(
+        "14 trials (2 running), best roc_auc 0.9821 (lightgbm), 98 s left"
+    )
+    sink = io.StringIO()
+    Console(file=sink, width=160).print(_VIEW[0]._table())
+    _SCREENS.append(sink.getvalue())
+    return 1
+
+
+def test_a_running_step_shows_its_progress(metadata, artifacts) -> None:
+    # before: a two-minute search showed only the step's elapsed time
+    view = LiveView(Console(file=io.StringIO(), force_terminal=True, width=160))
+    _VIEW[:] = [view]
+    execute(
+        noria.Pipeline([searching], name="one"),
+        metadata=metadata,
+        artifacts=artifacts,
+        observer=view,
+    )
+    (screen,) = _SCREENS
+    assert "progress" in screen and "best roc_auc 0.9821 (lightgbm), 98 s left" in screen
+    assert "progress" not in _render(view)  # the step ended: its line is gone
+
+
+def _render(view: LiveView) -> str:
+    sink = io.StringIO()
+    Console(file=sink, width=160).print(view._table())
+    return sink.getvalue()

@@ -106,3 +106,19 @@ def test_too_few_rows() -> None:
     ok = pd.DataFrame({"x": range(10), "y": [0, 1] * 5})
     train, test = split_frame(ok, target="y")
     assert (len(train), len(test)) == (8, 2)
+
+
+def test_time_split_orders_dates_written_day_first_not_as_text() -> None:
+    """The reader keeps `25/03/2021` as text; the split must still order it as a date."""
+    penguins = load_penguins().head(40)
+    days = [f"{1 + (i * 7) % 28:02d}/{1 + i % 12:02d}/{2007 + i % 3}" for i in range(40)]
+    df = penguins.assign(seen=days)
+    _, test = split_frame(df, target="species", method="time", time_column="seen",
+                              test_size=0.25)  # fmt: skip
+    stamps = pd.to_datetime(df["seen"], format="%d/%m/%Y")
+    latest = set(df.loc[stamps >= stamps.sort_values().iloc[30], "seen"])
+    assert set(test["seen"]) == latest  # not the largest strings ('28/…')
+
+    ambiguous = penguins.assign(seen=[f"0{1 + i % 9}/0{1 + (i // 9) % 9}/2021" for i in range(40)])
+    with pytest.raises(DataError, match=r"time column 'seen' cannot be ordered: .*day-first"):
+        split_frame(ambiguous, target="species", method="time", time_column="seen")

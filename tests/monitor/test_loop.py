@@ -300,3 +300,44 @@ def test_a_version_that_does_not_beat_the_baseline_is_never_promoted(
     assert [d.action for d in decisions] == ["retrain", "trained", "refuse"]
     assert "does not beat the trivial baseline" in decisions[-1].reason
     assert alias_holder(project.metadata, "penguins", "champion") == 1
+
+
+def test_drift_on_unchanged_data_retrains_once_then_says_so_once(project: Project) -> None:
+    """Issue 12: every new drifted window ran a cached retrain and audited "nothing new"."""
+    heavy = penguins().dropna(subset=["species"]).sample(150, random_state=11)
+    heavy["body_mass_g"] = heavy["body_mass_g"] + 1500  # served, never added to the data
+    said: list[str] = []
+    log_traffic(project, heavy)
+    decisions = loop_once(project, say=said.append)
+    assert [d.action for d in decisions] == ["retrain", "trained"], said
+    assert "nothing new to learn from" in decisions[1].reason
+    assert decisions[1].evidence["basis"]["champion"] == 1
+
+    log_traffic(project, heavy)  # a new drifted window: the data and code are as they were
+    said.clear()
+    decisions = loop_once(project, say=said.append)
+    assert [d.action for d in decisions] == ["none"], said
+    assert decisions[0].evidence["skipped"] is True
+    assert "not retraining until the data source or noria.yaml changes" in decisions[0].reason
+    assert "cannot cure drift" in decisions[0].reason
+    assert sum("not retraining" in line for line in said) == 1
+    runs = len(project.runs())
+
+    for _ in range(2):  # and again: nothing said, nothing audited, nothing run
+        log_traffic(project, heavy)
+        said.clear()
+        audited = len(project.metadata.audit_events("penguins"))
+        decisions = loop_once(project, say=said.append)
+        assert [d.action for d in decisions] == ["none"] and decisions[0].evidence["repeat"]
+        assert not any("not retraining" in line for line in said), said
+        assert len(project.metadata.audit_events("penguins")) == audited
+    assert len(project.runs()) == runs
+    assert _actions(project) == ["retrain", "trained", "none"]
+
+    # new data in the source: the loop retrains again
+    data = project.root / "data" / "penguins.csv"
+    pd.concat([pd.read_csv(data), heavy]).to_csv(data, index=False)
+    log_traffic(project, heavy)
+    decisions = loop_once(project, say=said.append)
+    assert [d.action for d in decisions][:2] == ["retrain", "trained"], said
+    assert "nothing new" not in decisions[1].reason

@@ -1,66 +1,75 @@
-"""The artifact store contract, run against every implementation."""
+"""The shipped artifact-store suite (noria.testing.artifact_store) over every implementation."""
 
 from __future__ import annotations
 
 import uuid
 from pathlib import Path
 
+import fsspec
 import pytest
 
-from noria.errors import NotFoundError, StoreError
 from noria.store.artifacts import (
     ArtifactStore,
     FsspecArtifactStore,
     LocalArtifactStore,
-    content_hash,
     open_artifact_store,
+    relative_key,
 )
+from noria.testing.artifact_store import ArtifactStoreSuite
+from noria.testing.servers import LocalS3
 
-IMPLEMENTATIONS = ["local", "fsspec-memory", "fsspec-file"]
 
-
-@pytest.fixture(params=IMPLEMENTATIONS)
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> ArtifactStore:
-    if request.param == "local":
+class TestLocal(ArtifactStoreSuite):
+    @pytest.fixture
+    def artifact_store(self, tmp_path: Path) -> LocalArtifactStore:
         return LocalArtifactStore(tmp_path / "a")
-    if request.param == "fsspec-memory":
+
+    def corrupt(self, store: ArtifactStore, artifact_id: str, data: bytes) -> None:
+        assert isinstance(store, LocalArtifactStore)
+        store.path(artifact_id).write_bytes(data)
+
+
+class TestFsspecMemory(ArtifactStoreSuite):
+    large_size = 2**20
+
+    @pytest.fixture
+    def artifact_store(self) -> FsspecArtifactStore:
         return FsspecArtifactStore(f"memory://noria-test-{uuid.uuid4().hex}")
-    return FsspecArtifactStore(f"file://{tmp_path / 'b'}")
+
+    def corrupt(self, store: ArtifactStore, artifact_id: str, data: bytes) -> None:
+        root = store.url.removeprefix("memory://")
+        fsspec.filesystem("memory").pipe_file(f"{root}/{relative_key(artifact_id)}", data)
 
 
-def _tamper(store: ArtifactStore, artifact_id: str) -> None:
-    if isinstance(store, LocalArtifactStore):
-        store.path(artifact_id).write_bytes(b"evil")
-    else:
-        store._fs.pipe_file(store._path(artifact_id), b"evil")
+class TestFsspecFile(ArtifactStoreSuite):
+    large_size = 2**20
+
+    @pytest.fixture
+    def artifact_store(self, tmp_path: Path) -> FsspecArtifactStore:
+        return FsspecArtifactStore(f"file://{tmp_path / 'b'}")
+
+    def corrupt(self, store: ArtifactStore, artifact_id: str, data: bytes) -> None:
+        (Path(store.url.removeprefix("file://")) / relative_key(artifact_id)).write_bytes(data)
 
 
-class TestContract:
-    def test_round_trip_and_content_address(self, store: ArtifactStore) -> None:
-        data = b"hello noria" * 100
-        artifact_id = store.put(data)
-        assert artifact_id == content_hash(data)
-        assert store.exists(artifact_id)
-        assert store.get(artifact_id) == data
+class TestS3(ArtifactStoreSuite):
+    """On a real S3-compatible server; large artifacts go up in 5 MiB parts."""
 
-    def test_put_is_idempotent(self, store: ArtifactStore) -> None:
-        assert store.put(b"x") == store.put(b"x")
+    large_size = 11 * 2**20
 
-    def test_missing_artifact_is_not_found(self, store: ArtifactStore) -> None:
-        missing = content_hash(b"never stored")
-        assert not store.exists(missing)
-        with pytest.raises(NotFoundError, match="missing"):
-            store.get(missing)
+    @pytest.fixture
+    def artifact_store(self, bucket: str) -> ArtifactStore:
+        from noria.store.s3_artifacts import S3ArtifactStore
 
-    def test_corrupt_artifact_is_refused(self, store: ArtifactStore) -> None:
-        artifact_id = store.put(b"original bytes")
-        _tamper(store, artifact_id)
-        with pytest.raises(StoreError, match="corrupt"):
-            store.get(artifact_id)
+        return S3ArtifactStore(f"s3://{bucket}/team/artifacts", part_size=5 * 2**20)
 
-    def test_bad_id_is_rejected(self, store: ArtifactStore) -> None:
-        with pytest.raises(NotFoundError, match="not an artifact id"):
-            store.get("../../etc/passwd")
+    def corrupt(self, store: ArtifactStore, artifact_id: str, data: bytes) -> None:
+        bucket, _, key = store.key(artifact_id).partition("/")  # type: ignore[attr-defined]
+        self.server.client().put_object(Bucket=bucket, Key=key, Body=data)  # type: ignore[attr-defined]
+
+    @pytest.fixture(autouse=True)
+    def _server(self, s3_env: LocalS3) -> None:
+        self.server = s3_env
 
 
 def test_local_store_leaves_no_temporary_files(tmp_path: Path) -> None:
@@ -76,3 +85,10 @@ def test_open_picks_implementation_by_url(tmp_path: Path) -> None:
     assert isinstance(open_artifact_store(str(tmp_path)), LocalArtifactStore)
     assert isinstance(open_artifact_store(f"file://{tmp_path}"), LocalArtifactStore)
     assert isinstance(open_artifact_store("memory://x"), FsspecArtifactStore)
+
+
+def test_open_picks_s3_for_s3_urls(bucket: str) -> None:
+    from noria.store.s3_artifacts import S3ArtifactStore
+
+    store = open_artifact_store(f"s3://{bucket}/p")
+    assert isinstance(store, S3ArtifactStore) and store.prefix == "p"

@@ -96,9 +96,9 @@ def test_artifact_put_on_a_real_full_disk(tiny_disk: Path) -> None:
 def test_locked_database_is_one_line_naming_the_file(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from noria.store import metadata as metadata_module
+    from noria.store import sqlite_backend
 
-    monkeypatch.setattr(metadata_module, "BUSY_TIMEOUT_S", 0.2)
+    monkeypatch.setattr(sqlite_backend, "BUSY_TIMEOUT_S", 0.2)
     path = tmp_path / "noria.db"
     store = MetadataStore(f"sqlite:///{path}")
     holder = sqlite3.connect(path, isolation_level=None)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from types import SimpleNamespace
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -73,10 +71,15 @@ def test_nan_or_infinite_target_names_how_many_rows() -> None:
 
 def test_budget_too_small_returns_the_baseline_with_a_warning(cancer) -> None:
     X, y = cancer
-    with pytest.warns(UserWarning, match="no trial finished within the budget"):
+    with pytest.warns(UserWarning, match="no trial finished within the budget") as caught:
         result = search(X, y, task="classification", time_budget=0.01, n_jobs=1)
     assert result.best_family == "linear" and result.best_score is None
+    assert result.best_number is None
+    assert all(t.status != "complete" for t in result.trials)
     assert result.model.predict(X.head(2)).shape == (2,)
+    why = str(caught[0].message)
+    assert "time_budget 0.01 s" in why and "raise models.time_budget" in why
+    assert "kept for the refit of 300 rows" in why or "stopped unfinished" in why
 
 
 def test_unknown_family_sampler_validation(cancer) -> None:
@@ -185,22 +188,121 @@ def test_refit_time_is_kept_back_from_the_trials() -> None:
         search_mod.REFIT_SAFETY * 1.5 + search_mod.REFIT_MARGIN_S  # the slowest fold, scaled
     )
     loop = object.__new__(search_mod._Loop)
-    loop.records, loop.cells = [], 1000
+    loop.records, loop.cells, loop.outputs, loop.t0 = [], 1000, 1, 0.0
+    loop.families = ["linear", "lightgbm"]
     loop.maximize, loop.fractions, loop.deadline = True, [2 / 3] * 3, 100.0
-    loop.refit = True
+    loop.reserve = 1.0
     assert 98.0 < loop.stop_at() < 100.0  # nothing complete: time for the baseline's refit
     loop.records = [_record(0, 0.9, fit=(2.0, 2.0, 2.0))]
-    assert loop.stop_at() == pytest.approx(100.0 - refit_seconds([2.0] * 3, [2 / 3] * 3))
-    loop.refit = False  # the pipeline refits in its own step: nothing kept back
+    one = refit_seconds([2.0] * 3, [2 / 3] * 3)
+    assert loop.stop_at() == pytest.approx(100.0 - one)
+    loop.reserve = 2.25  # the caller refits on X, then on X and a holdout of a fifth of the rows
+    assert loop.stop_at() == pytest.approx(100.0 - 2.25 * one)
+    loop.reserve = 0.0  # nobody refits: nothing kept back
     assert loop.stop_at() == 100.0
 
 
-def test_a_best_trial_that_would_not_refit_in_time_is_passed_over() -> None:
-    slow, quick = _record(0, 0.95, fit=(9.0,)), _record(1, 0.90, fit=(0.1,))
-    loop = SimpleNamespace(refit_estimate=lambda r: 10.0 if r is slow else 0.5)
-    assert search_mod._refit_choice([slow, quick], True, 2.0, loop) is quick
-    assert search_mod._refit_choice([slow, quick], True, 20.0, loop) is slow
-    assert search_mod._refit_choice([slow, quick], True, 0.01, loop) is None  # best refitted
+def test_a_caller_that_refits_itself_has_its_refit_kept_back(cancer) -> None:
+    # before: refit=False kept nothing back, and the pipeline's model step refitted after the
+    # whole budget was spent (120 s search + 22 s refit on a budget of 120 s)
+    X, y = cancer
+    captured = {}
+    real_loop = search_mod._Loop
+
+    def spy(**kwargs):
+        captured["reserve"] = kwargs["reserve"]
+        return real_loop(**kwargs)
+
+    import time
+
+    before = time.time()
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(search_mod, "_Loop", spy)
+        result = search(
+            X,
+            y,
+            task="classification",
+            families=["linear", "lightgbm"],
+            n_trials=3,
+            n_jobs=1,
+            time_budget=600,
+            refit=False,
+            refit_reserve=1.0,
+        )
+    assert captured["reserve"] == 1.0 and result.model is None
+    best = next(t for t in result.trials if t.number == result.best_number)
+    fractions = [2 / 3] * 3  # three folds of 300 rows, 200 each
+    assert result.refit_seconds == pytest.approx(refit_seconds(best.fit_seconds, fractions))
+    assert before + 600 <= result.deadline <= time.time() + 600
+    assert result.refit_jobs == 1  # a short refit: one thread, as measured
+    with pytest.raises(ConfigError, match="refit_reserve"):
+        search(X, y, task="classification", n_trials=1, refit_reserve=-1)
+
+
+def test_a_short_refit_runs_on_one_thread(cancer) -> None:
+    # before: every core; LightGBM on a few hundred rows took 74 s so on a busy machine
+    X, y = cancer
+    result = search(X, y, task="classification", families=["lightgbm"], n_trials=1, n_jobs=2)
+    assert result.model[-1].get_params()["n_jobs"] == 1
+    assert result.refit_jobs == 1
+    from noria.train.budget import THREADED_REFIT_ROWS, THREADED_REFIT_S, refit_jobs
+
+    assert refit_jobs(THREADED_REFIT_S, THREADED_REFIT_ROWS, 8) == 8  # long, on many rows
+    assert refit_jobs(THREADED_REFIT_S, 500, 8) == 1
+
+
+def test_progress_says_trials_best_score_and_time_left(cancer) -> None:
+    X, y = cancer
+    seen = []
+    result = search(
+        X,
+        y,
+        task="classification",
+        families=["linear", "lightgbm"],
+        n_trials=4,
+        n_jobs=1,
+        time_budget=600,
+        on_progress=seen.append,
+    )
+    last = seen[-1]
+    assert last.done == len(result.trials) == 4 and last.running == 0
+    best = max(t.score for t in result.trials if t.score is not None)
+    assert last.best == best and last.metric == "roc_auc"
+    assert 0 < last.left < 600 and last.elapsed > 0
+    assert [p.done for p in seen] == sorted(p.done for p in seen)  # never goes back
+    text = last.describe()
+    assert text.startswith("4 trials, best roc_auc ") and text.endswith(" s left")
+    assert seen[0].describe().startswith("0 trials, none scored yet")
+
+
+def test_warm_start_stops_only_on_the_champions_own_score(cancer) -> None:
+    # before: the first record *with a score* set the score to match, here the linear model's
+    # from an earlier search: the retrain stopped as soon as the linear model re-ran, killing
+    # the champion's own configuration (issue: a LightGBM champion replaced by a linear model)
+    X, y = cancer
+    search_mod._drop_kept_pools()  # the linear model runs here while the worker starts
+    linear = search(X, y, task="classification", families=["linear"], n_trials=1, n_jobs=1)
+    (lin,) = linear.trials
+    warm = [
+        {"family": "lightgbm", "params": {}},  # the champion; its own score unknown
+        {"family": "linear", "params": {}, "score": lin.score, "fold_scores": lin.fold_scores},
+    ]
+    kwargs = {"task": "classification", "families": ["lightgbm", "linear"], "n_jobs": 1}
+    again = search(X, y, n_trials=3, warm_start=warm, **kwargs)
+    assert not any(w.startswith("stopped early") for w in again.warnings)
+    assert len(again.trials) == 3
+    champion = next(t for t in again.trials if t.number == 0)
+    assert champion.family == "lightgbm" and champion.status == "complete"
+    assert again.best_score >= champion.score  # never worse than the champion's re-run
+
+
+def test_a_search_without_n_trials_goes_on_until_the_budget() -> None:
+    from noria.spec import ModelsSpec
+
+    assert ModelsSpec().n_trials is None  # before: 25, which ended searches at 5.5 s of 30
+    loop = object.__new__(search_mod._Loop)
+    loop.n_trials, loop.asked = None, 10_000
+    assert loop.budget_left()
 
 
 def test_warm_start_stops_once_the_champion_is_matched(cancer) -> None:

@@ -16,9 +16,11 @@ from noria.cli import (
     data_cmds,
     demo,
     evaluate_cmds,
+    export_cmds,
     model_cmds,
     monitor_cmds,
     project_cmds,
+    store_cmds,
     ui_cmds,
 )
 from noria.cli._output import fail
@@ -50,6 +52,8 @@ data_cmds.register(app)
 monitor_cmds.register(app)
 evaluate_cmds.register(app)
 ui_cmds.register(app)
+store_cmds.register(app)
+export_cmds.register(app)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -89,7 +89,7 @@ def _demo_settings(project: Any) -> Any:
     text = project.spec_path.read_text()
     for old, new in (
         ('source: "data/penguins.csv"', 'source: "data/*.csv"'),
-        ("n_trials: 25", "n_trials: 12"),
+        ("n_trials: null", "n_trials: 12  "),
         ("time_budget: 120 ", "time_budget: 30  "),
         ("  rollback: null  ", "  rollback: {metric: accuracy, below: 0.8, min_labels: 50}\n  #"),
     ):

@@ -154,6 +154,7 @@ def add(
                 "matched": batch.matched,
                 "unknown": batch.unknown,
                 "skipped": batch.skipped,
+                "duplicates": batch.duplicates,
             },
         )
     console().print(
@@ -166,6 +167,12 @@ def add(
         )
     if batch.skipped:
         _warn(f"{batch.skipped:,} rows without a {key} or a {label} were not added")
+    if batch.duplicates:
+        _warn(
+            f"{batch.duplicates:,} labels have a request id that was logged more than once; "
+            "each labels only the latest of those predictions made before it was added (send "
+            "a new X-Request-Id with every request)"
+        )
 
 
 def loop(

@@ -1,7 +1,9 @@
 """The live view of a run: a Rich table of steps, their state, time and cache hits.
 
 On a terminal the table updates in place; elsewhere (CI, a pipe) each step prints one line when
-it ends, so logs stay readable.
+it ends, so logs stay readable. A running step that reports progress
+(:func:`noria.tracking.report_progress`: the search says trials done, the best score so far and
+the time left) has that line in a ``progress`` column while it runs.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from noria import tracking
 from noria.cli._output import console, seconds, short
 from noria.pipeline.runner import RunResult, StepResult
 
@@ -45,6 +48,14 @@ class LiveView:
         table.add_column("state")
         table.add_column("time", justify="right")
         table.add_column("attempts", justify="right")
+        notes = {
+            name: tracking.progress(self._run_id, name)
+            for name in self._order
+            if self._state.get(name) == "running" and name not in self._results
+        }
+        notes = {name: note for name, note in notes.items() if note}
+        if notes:
+            table.add_column("progress", overflow="fold")
         for name in self._order:
             state = self._state.get(name, "pending")
             result = self._results.get(name)
@@ -55,7 +66,10 @@ class LiveView:
             else:
                 took = ""
             attempts = str(result.attempts) if result and result.attempts > 1 else ""
-            table.add_row(name, f"[{_STYLE[state]}]{state}[/]", took, attempts)
+            cells = [name, f"[{_STYLE[state]}]{state}[/]", took, attempts]
+            if notes:
+                cells.append(notes.get(name, ""))
+            table.add_row(*cells)
         return table
 
     def on_run_start(self, *, run_id: str, pipeline: str, steps: Sequence[str]) -> None:

@@ -95,6 +95,11 @@ def print_summary(project: Project, result: RunResult) -> None:
         f"[green]run {result.run_id}[/] {result.status} in {seconds(result.duration)}: "
         f"{len(result.steps)} steps, {result.cache_hits} from the cache"
     )
+    if "features" in result.steps:
+        from rich.markup import escape
+
+        for note in result["features"].get("notes", []):  # e.g. dates kept as text
+            out.print(f"[yellow]note:[/] {escape(note)}")
     base = result["baseline"] if "baseline" in result.steps else None
     if "candidates" in result.steps:
         print_leaderboard(result["candidates"], baseline=base)
@@ -126,6 +131,8 @@ def print_leaderboard(
 
     from rich.table import Table
 
+    from noria.train.ranking import board as board_rows
+
     board = cands["leaderboard"]
     counts = Counter(t["status"] for t in board)
     out = console()
@@ -139,8 +146,8 @@ def print_leaderboard(
     table = Table(title=f"leaderboard (cross-validated {cands['metric']})", title_justify="left")
     for col in ("#", "trial", "model", cands["metric"], "time", "params"):
         table.add_column(col, justify="right" if col in ("#", "trial", "time") else "left")
-    ranked = [t for t in board if t["score"] is not None][:top]
-    for i, t in enumerate(ranked, 1):
+    shown = board_rows(board, top=top, maximize=None, always=[cands.get("best_number")])
+    for i, t in shown.rows:  # the best `top`, then the defaults and the winner where they ranked
         table.add_row(
             str(i),
             str(t["number"]),
@@ -155,6 +162,8 @@ def print_leaderboard(
             "-", "-", "baseline", f"{cv:.4f}" if cv is not None else "-", "-", baseline["rule"]
         )
     out.print(table)
+    if shown.hidden_line():
+        out.print(f"{shown.hidden_line()} (all of them: noria runs <run> --trials)")
 
 
 def params_text(params: dict[str, Any]) -> str:

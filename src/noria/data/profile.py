@@ -454,11 +454,11 @@ def open_source(
     if format not in src.FORMATS:
         raise DataError(f"unknown format '{format}'; use one of {', '.join(src.FORMATS)}")
     files = src.resolve_files(str(data), base=base)
-    fmt = src._decide_format(files, format, str(data))
+    fmt = src.decide_format(files, format, str(data))
     for file in files:
         if file.stat().st_size == 0:
             raise DataError(f"{file}: the file is empty (0 bytes); add data or use another file")
-    listing = "[" + ", ".join(src._sql_str(str(f)) for f in files) + "]"
+    listing = "[" + ", ".join(src.sql_str(str(f)) for f in files) + "]"
     label = str(files[0]) if len(files) == 1 else f"{len(files)} files ({files[0]}, …)"
     numbered = ""
     if fmt == "parquet":
@@ -474,10 +474,10 @@ def open_source(
             except _duckdb.Error as exc:
                 raise DataError(
                     f"{file}: not a valid Parquet file (corrupt or truncated: "
-                    f"{src._one_line(str(exc))}); write it again"
+                    f"{src.one_line(str(exc))}); write it again"
                 ) from exc
             if any(re.search(r"_\d+$", n) for n in names):  # DuckDB renames duplicates a_1
-                src._check_parquet_duplicates(file, names)
+                src.check_parquet_duplicates(file, names)
         relation = f"read_parquet({listing}, union_by_name=true)"
         numbered = (
             f"(SELECT * RENAME (file_row_number AS __row, filename AS __file) FROM "
@@ -488,17 +488,17 @@ def open_source(
         try:  # the sniffer and strict mode run over the whole file here: ragged rows, bad bytes
             con.execute(f"SELECT count(*) FROM {relation}").fetchall()
         except _duckdb.Error as exc:
-            raise DataError(src._diagnose_csv(files, delimiters, str(exc))) from exc
+            raise DataError(src.diagnose_csv(files, delimiters, str(exc))) from exc
     else:
         relation = f"read_json_auto({listing}, union_by_name=true)"
         try:
             con.execute(f"SELECT count(*) FROM {relation}").fetchall()
         except _duckdb.Error as exc:
-            raise DataError(src._diagnose_json(files, str(exc))) from exc
+            raise DataError(src.diagnose_json(files, str(exc))) from exc
     try:
         described = con.execute(f"DESCRIBE SELECT * FROM {relation}").fetchall()
     except _duckdb.Error as exc:
-        raise DataError(f"{label}: cannot be read: {src._one_line(str(exc))}") from exc
+        raise DataError(f"{label}: cannot be read: {src.one_line(str(exc))}") from exc
     columns = tuple((r[0], r[1]) for r in described)
     return DataSource(relation, label, columns, tuple(files), numbered)
 
@@ -507,13 +507,13 @@ def _run(con: duckdb.DuckDBPyConnection, sql: str, source: DataSource) -> list[t
     """Run ``sql``; a DuckDB error becomes a :class:`DataError` naming the source."""
     import duckdb as _duckdb
 
-    from noria.data.sources import _one_line
+    from noria.data.sources import one_line
 
     try:
         return con.execute(sql).fetchall()
     except _duckdb.Error as exc:
         raise DataError(
-            f"{source.label}: cannot be read ({_one_line(str(exc))}); if it is a Parquet "
+            f"{source.label}: cannot be read ({one_line(str(exc))}); if it is a Parquet "
             "file it may be corrupt or truncated: write it again"
         ) from exc
 
@@ -767,7 +767,7 @@ def _number_keys(
     import duckdb as _duckdb
     import numpy as np
 
-    from noria.data.sources import _one_line
+    from noria.data.sources import one_line
 
     results: dict[tuple[str, str], dict[int, int]] = {}
     m2: dict[str, float] = {name: 0.0 for name, _ in numeric}
@@ -808,7 +808,7 @@ def _number_keys(
                 _tally(counts.setdefault((name, "hll"), {}), _hll_keys(h))
     except _duckdb.Error as exc:
         raise DataError(
-            f"{source.label}: cannot be read ({_one_line(str(exc))}); if it is a Parquet "
+            f"{source.label}: cannot be read ({one_line(str(exc))}); if it is a Parquet "
             "file it may be corrupt or truncated: write it again"
         ) from exc
     for name, _ in numeric:

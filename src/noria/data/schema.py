@@ -409,6 +409,9 @@ def signature_of(frame: Any, plan: Mapping[str, Any] | None = None) -> list[dict
     ``used: false`` (the server lets a request leave it out), a numeric feature its training
     ``min`` and ``max``, and a categorical string feature its ``values`` (at most
     :data:`MAX_SIGNATURE_VALUES`): the facts :class:`noria.serve.schema.InputCounts` counts.
+    A column of dates written as text (the plan's ``date_formats``) gets the ``formats`` its
+    values are read with and ``dayfirst`` (``true``, ``false`` or ``null``): the server and
+    ``noria predict`` accept for it what those formats (or ISO 8601) read.
 
     Args:
         frame: The training features as a pandas DataFrame.
@@ -420,6 +423,7 @@ def signature_of(frame: Any, plan: Mapping[str, Any] | None = None) -> list[dict
     dropped = set(plan.get("dropped", {}) or {})
     numeric = set(plan.get("numeric", ()) or ())
     categorical = set(plan.get("onehot", ()) or ()) | set(plan.get("high_cardinality", ()) or ())
+    date_formats = dict(plan.get("date_formats", {}) or {})
     out: list[dict[str, Any]] = []
     for name, dtype in frame.dtypes.items():
         entry: dict[str, Any] = {"name": str(name), "dtype": str(dtype)}
@@ -427,6 +431,10 @@ def signature_of(frame: Any, plan: Mapping[str, Any] | None = None) -> list[dict
         series = frame[name]
         if name in dropped:
             entry["used"] = False
+        elif str(name) in date_formats:
+            formats = [str(f) for f in date_formats[str(name)]]
+            entry["formats"] = formats
+            entry["dayfirst"] = _dayfirst(formats)
         elif name in numeric and kind == "number":
             values = pd.to_numeric(series, errors="coerce").astype("float64")
             lo, hi = values.min(), values.max()
@@ -438,6 +446,15 @@ def signature_of(frame: Any, plan: Mapping[str, Any] | None = None) -> list[dict
                 entry["values"] = sorted(str(v) for v in distinct)
         out.append(entry)
     return out
+
+
+def _dayfirst(formats: list[str]) -> bool | None:
+    """Whether ``formats`` read day and month as numbers day-first (``None``: none of them)."""
+    for fmt in formats:
+        d, m = fmt.find("%d"), fmt.find("%m")
+        if d >= 0 and m >= 0 and "%Y" in fmt and not fmt.startswith("%Y"):
+            return d < m
+    return None
 
 
 def _plain_number(value: Any) -> int | float:

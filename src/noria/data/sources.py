@@ -16,8 +16,12 @@ the user. Decisions worth knowing:
 * Values keep the form they have in the file: DuckDB may guess integers, decimals, dates and
   timestamps for a CSV column, never booleans or times of day (:data:`CSV_TYPES`), so a column of
   ``yes``/``no`` (or ``Y``/``N``, ``T``/``F``, ``true``/``false``) stays text and a model trained
-  on it answers ``yes``/``no``. Training, validation, batch scoring and the server all read through
-  this module, so one file gives one set of column types everywhere.
+  on it answers ``yes``/``no``. Dates and timestamps only in ISO 8601 (``2021-03-04``): DuckDB
+  guesses one other format per file from its first rows (``04/03/2021`` could be the 4th of
+  March in one file and the 3rd of April in the next), so any other written date stays text
+  here and the model's features decide its formats once, on the training data, and keep them
+  with the model (:mod:`noria.dates`). Training, validation, batch scoring and the
+  server all read through this module, so one file gives one set of column types everywhere.
 * The dialect is read from the file: the delimiter from the header line, and a decimal comma
   (``1,5``) when the delimiter is not ``,`` and the numbers of the first lines use one.
 * A spreadsheet (``.xlsx``, ``.xls``, ``.ods``) or a Parquet file with a ``.csv`` name is named as
@@ -30,6 +34,10 @@ the user. Decisions worth knowing:
 
 :func:`iter_frames` streams one file in chunks (batch scoring) with the same rules, reading the
 columns a model knows with the types it was trained on.
+
+The helpers other readers of the same files share (the profile's scan, the validator) are public
+here: :func:`decide_format`, :func:`sql_str`, :func:`one_line`, :func:`check_parquet_duplicates`,
+:func:`diagnose_csv` and :func:`diagnose_json`.
 
 Not here: fingerprinting files (``fingerprint_files``), validation against a schema, profiling,
 databases and remote URLs.
@@ -61,13 +69,19 @@ __all__ = [
     "CSV_TYPES",
     "FORMATS",
     "CsvDialect",
+    "check_parquet_duplicates",
     "columns_of",
     "csv_dialect",
     "csv_relation",
+    "decide_format",
+    "diagnose_csv",
+    "diagnose_json",
     "format_of",
     "iter_frames",
+    "one_line",
     "read_source",
     "resolve_files",
+    "sql_str",
 ]
 
 #: The values ``data.format`` accepts.
@@ -261,7 +275,7 @@ def _files_and_format(source: str, format: str, base: Path | None) -> tuple[list
             f"use one of {', '.join(FORMATS)}"
         )
     files = resolve_files(source, base=base)
-    fmt = _decide_format(files, format, source)
+    fmt = decide_format(files, format, source)
     for file in files:
         if file.stat().st_size == 0:
             raise DataError(f"{file}: the file is empty (0 bytes); add data or {_HINT}")
@@ -276,7 +290,7 @@ def _relation(
     types: Mapping[str, str] | None = None,
 ) -> str:
     """The DuckDB table expression that reads ``files`` (checked: header, dialect, nesting)."""
-    listing = "[" + ", ".join(_sql_str(str(f)) for f in files) + "]"
+    listing = "[" + ", ".join(sql_str(str(f)) for f in files) + "]"
     if fmt == "csv":
         return csv_relation(files, types=types)[0]
     if fmt == "parquet":
@@ -288,9 +302,9 @@ def _relation(
             except duckdb.Error as exc:
                 raise DataError(
                     f"{file}: not a valid Parquet file (corrupt or truncated: "
-                    f"{_one_line(str(exc))}); write it again or {_HINT}"
+                    f"{one_line(str(exc))}); write it again or {_HINT}"
                 ) from exc
-            _check_parquet_duplicates(file, [name for (name,) in top])
+            check_parquet_duplicates(file, [name for (name,) in top])
         relation = f"read_parquet({listing}, union_by_name=true)"
     else:
         relation = f"read_json_auto({listing}, union_by_name=true)"
@@ -333,13 +347,13 @@ def _read_error(
                 "the training data; fix the value (or leave it empty for a missing one)"
             )
         dialects = {f: csv_dialect(f)[0].delimiter for f in files}
-        return _diagnose_csv(files, dialects, message)
+        return diagnose_csv(files, dialects, message)
     if fmt == "parquet":
         return (
-            f"{_culprit(files, message)}: cannot read the Parquet data: {_one_line(message)}; "
+            f"{_culprit(files, message)}: cannot read the Parquet data: {one_line(message)}; "
             f"write the file again or {_HINT}"
         )
-    return _diagnose_json(files, message)
+    return diagnose_json(files, message)
 
 
 _TYPE_WORDS = {
@@ -374,8 +388,12 @@ def _check_flat(described: list[tuple[Any, ...]], files: list[Path]) -> None:
 # --------------------------------------------------------------------------------------- format
 
 
-def _decide_format(files: list[Path], format: str, source: str) -> str:
-    """The one format of ``files``: ``format`` itself, or the one their extensions imply."""
+def decide_format(files: list[Path], format: str, source: str) -> str:
+    """The one format of ``files``: ``format`` itself, or the one their extensions imply.
+
+    Raises:
+        DataError: An extension that implies no format, or files of different formats.
+    """
     if format != "auto":
         return format
     found: dict[str, Path] = {}
@@ -396,12 +414,12 @@ def _decide_format(files: list[Path], format: str, source: str) -> str:
     return next(iter(found))
 
 
-def _sql_str(value: str) -> str:
+def sql_str(value: str) -> str:
     """``value`` as a SQL string literal."""
     return "'" + value.replace("'", "''") + "'"
 
 
-def _one_line(message: str) -> str:
+def one_line(message: str) -> str:
     """The first meaningful line of a DuckDB error, without its ``... Error:`` prefix."""
     first = next((line.strip() for line in message.splitlines() if line.strip()), message)
     return re.sub(r"^[A-Za-z ]*Error:\s*", "", first).rstrip(". ")
@@ -574,13 +592,43 @@ def _decimal(path: Path, delimiter: str, lines: int = 500) -> str:
 
 def _csv_options(delimiter: str, decimal: str = ".") -> str:
     # comment='' because DuckDB otherwise sniffs '#' as a comment marker and drops such rows
-    nulls = "[" + ", ".join(_sql_str(v) for v in NULL_STRINGS) + "]"
-    candidates = "[" + ", ".join(_sql_str(t) for t in CSV_TYPES) + "]"
+    nulls = "[" + ", ".join(sql_str(v) for v in NULL_STRINGS) + "]"
+    candidates = "[" + ", ".join(sql_str(t) for t in CSV_TYPES) + "]"
     return (
-        f"header=true, delim={_sql_str(delimiter)}, quote='\"', escape='\"', comment='', "
+        f"header=true, delim={sql_str(delimiter)}, quote='\"', escape='\"', comment='', "
         f"skip=0, strict_mode=true, null_padding=false, union_by_name=true, nullstr={nulls}, "
-        f"auto_type_candidates={candidates}, decimal_separator={_sql_str(decimal)}"
+        f"auto_type_candidates={candidates}, decimal_separator={sql_str(decimal)}, "
+        "dateformat='%Y-%m-%d'"
     )
+
+
+#: Files sniffed for timestamps in a format other than ISO 8601 (the first ones of a source).
+_SNIFFED_FILES = 8
+
+
+def _text_timestamps(files: list[Path], options: str) -> set[str]:
+    """Columns DuckDB would read as timestamps in a format other than ISO 8601 (day and month
+    as numbers, guessed from the first rows of one file): they are read as text instead, and the
+    features' date rules decide them once, for the model (:mod:`noria.dates`)."""
+    sniff = options.replace(", union_by_name=true", "")
+    out: set[str] = set()
+    con = duckdb.connect()
+    try:
+        for file in files[:_SNIFFED_FILES]:
+            if file.suffix.lower() == ".zst":
+                continue
+            try:
+                ((columns, stamp),) = con.execute(
+                    f"SELECT Columns, TimestampFormat FROM sniff_csv({sql_str(str(file))}, "
+                    f"{sniff})"
+                ).fetchall()
+            except duckdb.Error:
+                continue  # the read itself says what is wrong
+            if stamp and not str(stamp).startswith("%Y"):
+                out |= {c["name"] for c in columns if c["type"] == "TIMESTAMP"}
+    finally:
+        con.close()
+    return out
 
 
 def csv_relation(
@@ -614,11 +662,13 @@ def csv_relation(
                 "delimiter"
             )
     decimal = "," if all(d.decimal == "," for d in dialects.values()) else "."
-    listing = "[" + ", ".join(_sql_str(str(f)) for f in files) + "]"
+    listing = "[" + ", ".join(sql_str(str(f)) for f in files) + "]"
     options = _csv_options(dialects[first].delimiter, decimal)
     known = {name: t for name, t in (types or {}).items() if name in set(names)}
+    for name in _text_timestamps(files, options):
+        known.setdefault(name, "VARCHAR")
     if known:
-        listed = ", ".join(f"{_sql_str(n)}: {_sql_str(t)}" for n, t in known.items())
+        listed = ", ".join(f"{sql_str(n)}: {sql_str(t)}" for n, t in known.items())
         options += f", types={{{listed}}}"
     return f"read_csv({listing}, {options})", {f: d.delimiter for f, d in dialects.items()}
 
@@ -684,8 +734,18 @@ def _scan_csv(path: Path, delimiter: str) -> str | None:
     return None
 
 
-def _diagnose_csv(files: list[Path], delimiters: dict[Path, str], message: str) -> str:
-    """A one-line explanation of why DuckDB could not read ``files``."""
+def diagnose_csv(files: list[Path], delimiters: dict[Path, str], message: str) -> str:
+    """A one-line explanation of why DuckDB could not read CSV ``files``.
+
+    Args:
+        files: The CSV files of the read.
+        delimiters: Each file's delimiter (as :func:`csv_relation` returns them).
+        message: DuckDB's error message.
+
+    Returns:
+        A message naming the file (and the row, line or byte where found) and the fix: a ragged
+        row, an unclosed quote and a line that is not UTF-8 are found by scanning the files.
+    """
     for file in files:
         found = _scan_csv(file, delimiters[file])
         if found:
@@ -707,7 +767,7 @@ def _diagnose_csv(files: list[Path], delimiters: dict[Path, str], message: str) 
             "for stray quotes or delimiters, or set `data.format` in noria.yaml"
         )
     return (
-        f"{culprit}{where}: cannot read it as CSV: {_one_line(message)}; fix the file or set "
+        f"{culprit}{where}: cannot read it as CSV: {one_line(message)}; fix the file or set "
         "`data.format` in noria.yaml"
     )
 
@@ -715,7 +775,7 @@ def _diagnose_csv(files: list[Path], delimiters: dict[Path, str], message: str) 
 # -------------------------------------------------------------------------------------- Parquet
 
 
-def _check_parquet_duplicates(file: Path, described: list[str]) -> None:
+def check_parquet_duplicates(file: Path, described: list[str]) -> None:
     """Raise on duplicate column names, which DuckDB renames (``a``, ``a_1``) when reading."""
     import pyarrow.parquet as pq
 
@@ -737,7 +797,11 @@ def _culprit(files: list[Path], message: str) -> str:
 # ----------------------------------------------------------------------------------------- JSON
 
 
-def _diagnose_json(files: list[Path], message: str) -> str:
+def diagnose_json(files: list[Path], message: str) -> str:
+    """A one-line explanation of why DuckDB could not read JSON ``files`` (from its ``message``).
+
+    Names the file and the line or record, a duplicate key, or the first line that is not UTF-8.
+    """
     culprit = files[0]
     named = re.search(r'in file "([^"]+)"', message)
     if named:
@@ -765,6 +829,6 @@ def _diagnose_json(files: list[Path], message: str) -> str:
                 return _not_utf8_message(culprit, exc)
         return f"{culprit}{where}: the file is not valid UTF-8; save it as UTF-8"
     return (
-        f"{culprit}{where}: cannot read it as JSON lines or a JSON array: {_one_line(message)}; "
+        f"{culprit}{where}: cannot read it as JSON lines or a JSON array: {one_line(message)}; "
         "fix the file or set `data.format` in noria.yaml"
     )

@@ -155,6 +155,16 @@ def _time_split(
         or pd.api.types.is_numeric_dtype(times.dtype)
     ):
         parsed = pd.to_datetime(times, errors="coerce", format="ISO8601", utc=True)
+        if parsed.notna().sum() != times.notna().sum():  # dates written otherwise: 25/03/2021
+            from noria.dates import decide, parse
+
+            decision = decide(times, time_column)
+            if decision is not None and decision.problem:
+                raise DataError(
+                    f"time column '{time_column}' cannot be ordered: {decision.problem}"
+                )
+            if decision is not None:
+                parsed = parse(times, decision.formats)
         if parsed.notna().sum() == times.notna().sum():
             times = parsed
     missing = int(times.isna().sum())

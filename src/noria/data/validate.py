@@ -687,7 +687,7 @@ def _blame_sql(
     """Raise a ConfigError naming the SQL check that broke the scan, or a DataError."""
     import duckdb
 
-    from noria.data.sources import _one_line
+    from noria.data.sources import one_line
 
     for i, pred in predicates.items():
         if checks[i].kind != "sql":
@@ -697,11 +697,11 @@ def _blame_sql(
         except duckdb.Error as inner:
             raise ConfigError(
                 f"check '{checks[i].label}': the SQL expression is invalid "
-                f"({_one_line(str(inner))}); fix it in noria.yaml"
+                f"({one_line(str(inner))}); fix it in noria.yaml"
             ) from None
     if isinstance(exc, duckdb.Error):
         raise DataError(
-            f"{source.label}: cannot be checked ({_one_line(str(exc))}); if it is a Parquet "
+            f"{source.label}: cannot be checked ({one_line(str(exc))}); if it is a Parquet "
             "file it may be corrupt or truncated: write it again"
         ) from exc
 

@@ -19,6 +19,13 @@ Rules (decided here, documented for users):
   values make a high-cardinality categorical; ``datetime64`` columns and string columns whose every
   value is an ISO-8601 date or timestamp are datetime. Columns of nested values (lists, dicts from
   JSON) are dropped as ``"unsupported type"``.
+* A string column of dates written in other formats, or in several (``2021-03-04``,
+  ``04/03/2021``, ``March 4, 2021``), is datetime when :func:`noria.dates.decide` can read
+  every value without doubt; its formats (and whether day and month are read day-first) are kept
+  in :attr:`ColumnPlan.date_formats`, and the fitted preprocessing reads with them. When the day
+  and month could be read both ways, the column stays a string and :attr:`ColumnPlan.notes`
+  says why and how to fix it. ``date_formats`` (``data.date_formats`` in noria.yaml) decides a
+  column's formats by hand.
 
 The transformer's helper functions are module-level so that a fitted preprocessor pickles with
 joblib and loads in another process. Every categorical column goes through
@@ -51,6 +58,7 @@ from sklearn.preprocessing import (
 )
 from sklearn.utils.multiclass import type_of_target
 
+from noria.dates import decide as decide_dates
 from noria.errors import ConfigError, DataError, did_you_mean
 
 __all__ = [
@@ -94,6 +102,10 @@ class ColumnPlan:
             ``"constant"``, ``"identifier"`` or ``"unsupported type"``.
         columns: Every input column but the target, in the frame's order; it gives
             :attr:`features` its order (empty for a hand-made plan: then group order).
+        date_formats: Datetime columns written as text in formats other than ISO 8601: column
+            name → the formats their values are read with (:func:`noria.dates.parse`).
+        notes: What the plan could not decide for the user (a column of dates kept as text
+            because day and month are ambiguous), one line each with the fix.
     """
 
     numeric: tuple[str, ...] = ()
@@ -102,6 +114,8 @@ class ColumnPlan:
     datetime: tuple[str, ...] = ()
     dropped: dict[str, str] = field(default_factory=dict)
     columns: tuple[str, ...] = ()
+    date_formats: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    notes: tuple[str, ...] = ()
 
     @property
     def features(self) -> tuple[str, ...]:
@@ -123,6 +137,8 @@ class ColumnPlan:
             "datetime": list(self.datetime),
             "dropped": dict(self.dropped),
             "columns": list(self.columns),
+            "date_formats": {name: list(f) for name, f in self.date_formats.items()},
+            "notes": list(self.notes),
         }
 
     @classmethod
@@ -142,7 +158,15 @@ class ColumnPlan:
         dropped = data.get("dropped", {})
         if not isinstance(dropped, Mapping):
             raise DataError("column plan: 'dropped' must map column names to reasons")
-        return cls(dropped={str(k): str(v) for k, v in dropped.items()}, **groups)
+        formats = data.get("date_formats") or {}
+        if not isinstance(formats, Mapping):
+            raise DataError("column plan: 'date_formats' must map column names to formats")
+        return cls(
+            dropped={str(k): str(v) for k, v in dropped.items()},
+            date_formats={str(k): tuple(map(str, v)) for k, v in formats.items()},
+            notes=tuple(str(n) for n in data.get("notes") or ()),
+            **groups,
+        )
 
 
 # ------------------------------------------------------------------------------------- planning
@@ -154,6 +178,7 @@ def plan_columns(
     target: str,
     drop: Sequence[str] = (),
     max_onehot_cardinality: int = 20,
+    date_formats: Mapping[str, str | Sequence[str]] | None = None,
 ) -> ColumnPlan:
     """Decide from the dtypes and values of ``df`` what each column becomes.
 
@@ -163,6 +188,8 @@ def plan_columns(
         drop: Columns the user drops (``features.drop``).
         max_onehot_cardinality: Categoricals with more distinct values than this are
             high-cardinality.
+        date_formats: Columns whose dates are read with these strptime formats (one or a
+            list), whatever their values look like (``data.date_formats``).
 
     Returns:
         The plan; column names are kept as they are (non-string names are turned to ``str``).
@@ -191,10 +218,21 @@ def plan_columns(
                 f"{did_you_mean(str(name), names)}; fix the name in noria.yaml"
             )
     user_drop = set(drop)
+    by_hand = {
+        str(k): (v,) if isinstance(v, str) else tuple(v) for k, v in (date_formats or {}).items()
+    }
+    for name in by_hand:
+        if name not in names:
+            raise DataError(
+                f"column '{name}' in `data.date_formats` is not in the data"
+                f"{did_you_mean(name, names)}; fix the name in noria.yaml"
+            )
 
     groups: dict[str, list[str]] = {"numeric": [], "onehot": [], "high": [], "datetime": []}
     dropped: dict[str, str] = {}
     columns: list[str] = []
+    formats: dict[str, tuple[str, ...]] = {}
+    notes: list[str] = []
     for column in df.columns:
         if column == target:
             continue
@@ -204,6 +242,16 @@ def plan_columns(
             dropped[name] = "user drop"
             continue
         kind = _kind(df[column], name, max_onehot_cardinality)
+        if name in by_hand:
+            formats[name] = _formats_by_hand(df[column], name, by_hand[name])
+            kind = "datetime"
+        elif kind in ("onehot", "high", "identifier") and _is_text(df[column]):
+            decision = decide_dates(df[column], name)
+            if decision is not None and decision.formats:
+                formats[name] = decision.formats
+                kind = "datetime"
+            elif decision is not None:
+                notes.append(decision.problem)
         if kind in groups:
             groups[kind].append(name)
         else:
@@ -216,10 +264,38 @@ def plan_columns(
         datetime=tuple(groups["datetime"]),
         dropped=dropped,
         columns=tuple(columns),
+        date_formats={n: f for n, f in formats.items() if n in groups["datetime"]},
+        notes=tuple(notes),
     )
     if not plan.features:
         raise DataError(_no_features_message(plan))
     return plan
+
+
+def _is_text(series: pd.Series) -> bool:
+    """Whether ``series`` holds strings (pandas ``str`` dtype, or objects that are strings)."""
+    if pd.api.types.is_string_dtype(series.dtype) and not isinstance(
+        series.dtype, pd.CategoricalDtype
+    ):
+        return pd.api.types.infer_dtype(series.dropna(), skipna=True) == "string"
+    return False
+
+
+def _formats_by_hand(series: pd.Series, name: str, formats: tuple[str, ...]) -> tuple[str, ...]:
+    """``formats`` for a column, checked: every value must be read by one of them (or ISO)."""
+    from noria.dates import parse
+
+    values = series.dropna()
+    parsed = parse(values, formats)
+    bad = parsed.isna()
+    if bad.any():
+        value = values[bad].iloc[0]
+        raise DataError(
+            f"column '{name}': '{value}' is not a date in the formats of `data.date_formats` "
+            f"({', '.join(formats)}) nor ISO 8601 ({int(bad.sum()):,} such values); fix the "
+            "values or add their format to the list"
+        )
+    return formats
 
 
 def _no_features_message(plan: ColumnPlan) -> str:
@@ -351,10 +427,12 @@ def to_category_strings(X: Any) -> pd.DataFrame:
     return pd.DataFrame(out, index=frame.index, columns=frame.columns, dtype=object)
 
 
-def expand_datetimes(X: Any) -> pd.DataFrame:
+def expand_datetimes(X: Any, formats: Mapping[str, Sequence[str]] | None = None) -> pd.DataFrame:
     """Each datetime column as year, month, day, day of week and hour (float, NaN if missing).
 
-    Strings are parsed as ISO 8601 (unparseable values become NaN); time zones are converted to UTC.
+    Strings are parsed as ISO 8601, or for a column in ``formats`` (a plan's
+    :attr:`ColumnPlan.date_formats`) with its formats, then ISO 8601 (unparseable values become
+    NaN); time zones are converted to UTC.
     """
     frame = pd.DataFrame(X)
     out: dict[str, np.ndarray] = {}
@@ -363,6 +441,10 @@ def expand_datetimes(X: Any) -> pd.DataFrame:
             stamps = column
             if getattr(column.dtype, "tz", None) is not None:
                 stamps = column.dt.tz_convert("UTC")
+        elif formats and str(name) in formats:
+            from noria.dates import parse
+
+            stamps = parse(column, formats[str(name)])
         else:
             stamps = pd.to_datetime(column, errors="coerce", format="ISO8601", utc=True)
         parts = {
@@ -483,7 +565,15 @@ def build_preprocessor(
         date_steps: list[tuple[str, Any]] = [
             (
                 "expand",
-                FunctionTransformer(expand_datetimes, feature_names_out=datetime_feature_names),
+                FunctionTransformer(
+                    expand_datetimes,
+                    feature_names_out=datetime_feature_names,
+                    kw_args=(
+                        {"formats": {n: list(f) for n, f in plan.date_formats.items()}}
+                        if plan.date_formats
+                        else None
+                    ),
+                ),
             ),
             ("impute", SimpleImputer(strategy="median", keep_empty_features=True)),
         ]

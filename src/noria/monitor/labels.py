@@ -9,6 +9,14 @@ absent) or any input column of the model (``--key customer_id``), matched agains
 reported, and kept: their prediction may still be in the server's buffer, and a later join finds
 it. A key labelled twice keeps its latest label.
 
+One label is the truth of one prediction. A request id is the client's (``X-Request-Id``), and a
+client may send one id twice: a label whose request id (and row) was logged more than once joins
+only the latest of those predictions made before the label was added (the latest of all when
+none was: clocks differ), never all of them; the others stay unlabelled. ``noria labels add``
+counts such labels (:attr:`LabelBatch.duplicates`), says so and records it in the audit log. An
+input-column key (``--key customer_id``) names an entity rather than a request: its label joins
+every logged prediction with that value.
+
 :func:`labelled_predictions` joins the labels with the log (DuckDB, over the Parquet files);
 :mod:`noria.monitor.live` turns the joined rows into metrics per window and model version.
 """
@@ -44,12 +52,15 @@ class LabelBatch:
         rows: Labels stored.
         matched: Of them, labels whose key matches a logged prediction now.
         skipped: Rows without a key or a label (not stored).
+        duplicates: Of the matched labels, those whose request id (and row) was logged more than
+            once: each joins only the latest of those predictions (see the module docstring).
     """
 
     path: Path
     rows: int
     matched: int
     skipped: int
+    duplicates: int = 0
 
     @property
     def unknown(self) -> int:
@@ -128,13 +139,13 @@ def add_labels(
         kept = rel.filter("key IS NOT NULL AND label IS NOT NULL").to_arrow_table()
         if kept.num_rows == 0:
             raise DataError(f"{file}: no row has both a {key} and a {label_column}; nothing to add")
-        matched = _matches(con, kept, segment_paths(log_folder(home, model)), key)
+        matched, duplicates = _matches(con, kept, segment_paths(log_folder(home, model)), key)
     finally:
         con.close()
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"labels-{time.time_ns()}-{uuid.uuid4().hex[:8]}.parquet"
     _write_atomic(kept, path)
-    return LabelBatch(path, kept.num_rows, matched, total - kept.num_rows)
+    return LabelBatch(path, kept.num_rows, matched, total - kept.num_rows, duplicates)
 
 
 def _key_column(key: str) -> str:
@@ -151,9 +162,11 @@ def _write_atomic(table: object, path: Path) -> None:
 
 def _matches(
     con: duckdb.DuckDBPyConnection, labels: object, segments: Sequence[Path], key: str
-) -> int:
+) -> tuple[int, int]:
+    """Labels whose key matches a logged prediction, and of them those whose request id
+    matches more than one."""
     if not segments:
-        return 0
+        return 0, 0
     con.register("__labels", labels)
     logged = con.sql(f"SELECT * FROM read_parquet({_sql_list(segments)}, union_by_name=true)")
     column = _key_column(key)
@@ -165,10 +178,12 @@ def _matches(
         )
     on = _join_condition(column, "p", "l")
     sql = (
-        f"SELECT count(*) FROM __labels l WHERE EXISTS (SELECT 1 FROM "
-        f"read_parquet({_sql_list(segments)}, union_by_name=true) p WHERE {on})"
+        "SELECT count(*) FILTER (WHERE n > 0), count(*) FILTER (WHERE n > 1) FROM ("
+        f"SELECT (SELECT count(*) FROM read_parquet({_sql_list(segments)}, "
+        f"union_by_name=true) p WHERE {on}) AS n FROM __labels l)"
     )
-    return int(con.execute(sql).fetchall()[0][0])
+    matched, duplicates = con.execute(sql).fetchall()[0]
+    return int(matched), int(duplicates) if column == REQUEST_ID else 0
 
 
 def _join_condition(column: str, p: str, lab: str) -> str:
@@ -185,7 +200,8 @@ def labelled_predictions(
     Columns: ``segment`` (file name), ``time``, ``version``, ``output.prediction``, the
     ``output.proba.*`` columns, any extra logged ``columns`` asked for, ``label`` (the
     latest label of the prediction's key) and ``label_added`` (when that label was added, Unix
-    seconds: which evidence is new).
+    seconds: which evidence is new). A request id logged more than once gives its label to one
+    of its predictions only: the latest made before the label was added.
     """
     import duckdb
     import pandas as pd
@@ -214,10 +230,16 @@ def labelled_predictions(
         for (column,) in con.sql("SELECT DISTINCT key_column FROM l").fetchall():
             if column != REQUEST_ID and column not in logged:
                 continue
+            one = ""
+            if column == REQUEST_ID:  # a client's id sent twice: the latest prediction only
+                one = (
+                    ' QUALIFY row_number() OVER (PARTITION BY l.key, l."row" '
+                    "ORDER BY (p.time <= l.added) DESC, p.time DESC, p.filename DESC) = 1"
+                )
             parts.append(
-                f"SELECT p.filename AS segment, {select}, l.label, l.added AS label_added "
+                f"(SELECT p.filename AS segment, {select}, l.label, l.added AS label_added "
                 "FROM p JOIN l ON "
-                f"l.key_column = '{column}' AND {_join_condition(column, 'p', 'l')}"
+                f"l.key_column = '{column}' AND {_join_condition(column, 'p', 'l')}{one})"
             )
         if not parts:
             return pd.DataFrame(columns=["segment", *wanted, "label", "label_added"])

@@ -17,7 +17,11 @@ One iteration (:func:`loop_once`; ``noria loop --once`` from cron or CI, ``noria
    champion (``models.warm_start``). When the data and the code are unchanged, every step comes
    from the cache and the run gives back a model already registered: the loop says there is
    "nothing new to learn from" (and, for drift, that retraining on unchanged data cannot cure
-   it) and promotes nothing.
+   it) and promotes nothing. That decision records its basis: the data source's signature, a
+   fingerprint of the code (``noria.yaml``, the pipeline's step sources, the library versions)
+   and the champion. While all three stay as they were, later iterations do not retrain at all:
+   the first says so once (a ``none`` decision, audited), the next ones say and audit nothing
+   until something else happens.
 4. **Promote** the new version when ``loop.promote`` is on and it passes the promotion gates of
    ``promotion:`` against the champion (and, with ``loop.shadow``, scores at least as well as
    the champion on the labelled live traffic). Never a version flagged as not beating the
@@ -118,6 +122,38 @@ def data_signature(project: Project) -> list[list[Any]]:
         stat = path.stat()
         signature.append([str(path), stat.st_size, stat.st_mtime_ns])
     return signature
+
+
+def code_fingerprint(project: Project) -> str:
+    """A hash of what a retrain's result depends on besides the data: ``noria.yaml``, the
+    normalized source of every step of the project's pipeline and the library versions."""
+    import xxhash
+
+    from noria.pipeline.cache import library_versions, source_hash
+
+    digest = xxhash.xxh3_128()
+    digest.update(project.spec_path.read_bytes())
+    digest.update(library_versions().encode())
+    for step_name, step in sorted(project.pipeline().steps.items()):
+        digest.update(f"{step_name}:{source_hash(step.func)};".encode())
+    return digest.hexdigest()
+
+
+def _basis(project: Project, champion: int | None) -> dict[str, Any]:
+    """What decides a retrain's outcome: the data, the code and the champion it starts from."""
+    code = code_fingerprint(project)
+    return {"data": data_signature(project), "code": code, "champion": champion}
+
+
+def _last_nothing_new(project: Project, name: str) -> dict[str, Any] | None:
+    """The detail of the latest loop decision that found nothing new (or skipped for it)."""
+    for event in reversed(project.metadata.audit_events(name)):
+        if event["action"] != "loop":
+            continue
+        evidence = event["detail"].get("evidence") or {}
+        if evidence.get("nothing_new") or evidence.get("skipped"):
+            return {**event["detail"], "time": event.get("time")}
+    return None
 
 
 def _last_state(project: Project, name: str) -> dict[str, Any]:
@@ -382,13 +418,22 @@ def _iteration(
         if breach and _roll_back(project, name, alias, champion, breach, decide):
             return decisions  # the restored champion is judged afresh next time
 
-    if state.get("decision") == "retrain":  # the last iteration died in its retrain
+    resuming = state.get("decision") == "retrain"  # the last iteration died in its retrain
+    if resuming:
         reasons, evidence = [f"resuming the interrupted retrain ({state['reason']})"], {}
     else:
         reasons, evidence = _retrain_reasons(project, name, alias, champion, result, state, marks)
     if not reasons:
         decide(Decision("none", "no policy asks for a retrain", {}))
         return decisions
+    basis = _basis(project, champion)
+    if not resuming and champion is not None:
+        skipped = _skip_unchanged(project, name, reasons, evidence, basis, state)
+        if skipped is not None:
+            if skipped.evidence.get("repeat"):  # said once already: neither said nor audited
+                return [skipped]
+            decide(skipped)
+            return decisions
     decide(Decision("retrain", "; ".join(reasons), evidence))
     known = {v.version for v in project.metadata.model_versions(name)}
     run = project.run()
@@ -396,11 +441,10 @@ def _iteration(
     registered = run.get("registered_model") or {}
     version = registered.get("version")
     if version is not None and version in known:
-        decide(
-            _nothing_new(
-                run, version, drift="drift" in evidence or "drift" in state.get("evidence", {})
-            )
+        same = _nothing_new(
+            run, version, drift="drift" in evidence or "drift" in state.get("evidence", {})
         )
+        decide(Decision(same.action, same.reason, {**same.evidence, "basis": basis}))
         return decisions
     decide(
         Decision(
@@ -468,6 +512,40 @@ def _held_back(project: Project, name: str, alias: str, version: int) -> str | N
         f"labels of its predictions nor new data arrived since: the loop leaves that choice "
         f"standing (`noria promote {name} {version} --force` overrides it)"
     )
+
+
+def _skip_unchanged(
+    project: Project,
+    name: str,
+    reasons: list[str],
+    evidence: dict[str, Any],
+    basis: dict[str, Any],
+    state: dict[str, Any],
+) -> Decision | None:
+    """A ``none`` decision when the last "nothing new" retrain had this very ``basis`` (the same
+    data, code and champion: a retrain would give the same version back); ``None`` otherwise.
+
+    Its evidence has ``repeat: True`` when the last audited decision already said so."""
+    last = _last_nothing_new(project, name)
+    if last is None or (last.get("evidence") or {}).get("basis") != basis:
+        return None
+    version = last["evidence"].get("version")
+    when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(last.get("time") or time.time()))
+    reason = (
+        f"{'; '.join(reasons)}, but nothing new to learn from: the data and the code are "
+        f"unchanged since {when}, when a retrain gave back version {version}; not retraining "
+        "until the data source or noria.yaml changes"
+    )
+    if "drift" in evidence:
+        reason += (
+            "; retraining on unchanged data cannot cure drift: add data that looks like the new "
+            "traffic (with its labels) to the source"
+        )
+    said = (state.get("evidence") or {}).get("skipped") and state["evidence"].get("basis") == basis
+    out = {**evidence, "skipped": True, "basis": basis, "version": version}
+    if said:
+        out["repeat"] = True
+    return Decision("none", reason, out)
 
 
 def _nothing_new(run: Any, version: int, *, drift: bool) -> Decision:

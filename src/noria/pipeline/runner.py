@@ -235,7 +235,7 @@ def _work(task: _Task) -> _Outcome:
     for name, (artifact_id, kind) in task.lazy_inputs.items():
         kwargs[name] = materializers.load(kind, ctx.artifacts.get(artifact_id))
     logs = tracking.LogBuffer(ctx.run_id)
-    log_token = tracking.activate(logs)
+    log_token = tracking.activate(logs, step=ctx.step)
     ctx_token = _context.set(ctx)
     started = time.time()
     t0 = time.perf_counter()

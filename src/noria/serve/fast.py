@@ -40,6 +40,7 @@ __all__ = [
     "FastModel",
     "NotCompilable",
     "compile_model",
+    "input_limits",
     "probe_columns",
     "warn_rebuild",
 ]
@@ -50,6 +51,24 @@ TOLERANCE = 1e-6
 
 #: Format of :meth:`FastModel.dumps`; a blob of another format is compiled again.
 FORMAT = 1
+
+#: The largest float64 and float32 values.
+_FLOAT64_MAX = float(np.finfo(np.float64).max)
+_FLOAT32_MAX = float(np.finfo(np.float32).max)
+
+#: Estimators that compare float32 inputs: scikit-learn refuses a larger value for them.
+_FLOAT32_ESTIMATORS = frozenset(
+    {
+        "RandomForestClassifier",
+        "RandomForestRegressor",
+        "ExtraTreesClassifier",
+        "ExtraTreesRegressor",
+        "DecisionTreeClassifier",
+        "DecisionTreeRegressor",
+        "GradientBoostingClassifier",
+        "GradientBoostingRegressor",
+    }
+)
 
 #: Rows walked through the trees at once (keeps the node arrays of a chunk in cache).
 _CHUNK = 128
@@ -109,6 +128,19 @@ class FastModel:
         self._classes = np.asarray(self.classes, dtype=object) if self.classes else None
         trees = self.head["kind"] == "trees"
         self._table = _NextTable.build(self.head, self.arrays) if trees else None
+
+    def input_limits(self) -> dict[str, tuple[float, float]]:
+        """The range of each numeric input the model computes with (see :func:`input_limits`)."""
+        limit = _FLOAT32_MAX if self.head.get("float32") else _FLOAT64_MAX
+        out: dict[str, tuple[float, float]] = {}
+        for block in self.blocks:
+            if block["kind"] != "numeric":
+                continue
+            k = len(block["columns"])
+            mean = self.arrays[block["mean"]] if block.get("mean") else np.zeros(k)
+            scale = self.arrays[block["scale"]] if block.get("scale") else np.ones(k)
+            out.update(_limits(block["columns"], mean, scale, limit))
+        return out
 
     # ------------------------------------------------------------------ predict
 
@@ -620,6 +652,85 @@ def _forest(est: Any, task: str, arrays: dict[str, np.ndarray]) -> dict[str, Any
     scale = 1.0 / len(est.estimators_)
     link = "mean_proba" if task == "classification" else "identity"
     return {"kind": "trees", "link": link, "depth": depth, "scale": scale, "float32": True}
+
+
+# --------------------------------------------------------------------------- input limits
+
+
+def input_limits(model: Any) -> dict[str, tuple[float, float]]:
+    """The range of each numeric input column that a noria pipeline computes with.
+
+    A number is standard-scaled before the estimator sees it, ``(x - mean) / scale``: near the
+    largest float (``1.79e308``) that overflows to infinity when ``scale`` is below 1 (NumPy's
+    "overflow encountered in divide"), and scikit-learn's forests and trees compare float32
+    inputs, refusing anything beyond ``3.4e38``. scikit-learn answers such an input with an
+    error (linear models, forests) or predicts on infinite features (histogram gradient
+    boosting); the server refuses it instead, on every path, with the column named
+    (:meth:`noria.serve.schema.Signature.set_limits`). The compiled form gives the same ranges
+    (:meth:`FastModel.input_limits`).
+
+    Args:
+        model: A fitted ``Pipeline([("preprocess", ColumnTransformer), ("model", est)])``; for
+            anything else the ranges are unknown.
+
+    Returns:
+        Column name → ``(lowest, highest)`` accepted value; ``{}`` when unknown.
+    """
+    if _name(model) != "Pipeline" or len(getattr(model, "steps", ())) != 2:
+        return {}
+    pre, est = model.steps[0][1], model.steps[1][1]
+    if not hasattr(pre, "transformers_"):
+        return {}
+    limit = _FLOAT32_MAX if _compares_float32(est) else _FLOAT64_MAX
+    out: dict[str, tuple[float, float]] = {}
+    for name, transformer, columns in pre.transformers_:
+        if name == "remainder" or isinstance(transformer, str) or isinstance(columns, str):
+            continue
+        steps = _steps(transformer)
+        if not steps or _func(steps[0]) != "to_float":
+            continue
+        names = [str(c) for c in columns]
+        mean, scale = np.zeros(len(names)), np.ones(len(names))
+        scaler = steps[-1]
+        if _name(scaler) == "StandardScaler":
+            if getattr(scaler, "mean_", None) is not None and scaler.with_mean:
+                mean = np.asarray(scaler.mean_, dtype=float)
+            if getattr(scaler, "scale_", None) is not None and scaler.with_std:
+                scale = np.asarray(scaler.scale_, dtype=float)
+        out.update(_limits(names, mean, scale, limit))
+    return out
+
+
+def _compares_float32(est: Any) -> bool:
+    """Whether ``est`` (or the estimator a wrapper such as calibration holds) casts to float32."""
+    seen = 0
+    while est is not None and seen < 5:
+        if _name(est) in _FLOAT32_ESTIMATORS:
+            return True
+        inner = getattr(est, "calibrated_classifiers_", None)
+        est = inner[0].estimator if inner else getattr(est, "estimator", None)
+        seen += 1
+    return False
+
+
+def _limits(
+    columns: list[str], mean: np.ndarray, scale: np.ndarray, limit: float
+) -> dict[str, tuple[float, float]]:
+    """``(lowest, highest)`` per column such that ``(x - mean) / scale`` is within ``limit``.
+
+    ``x - mean`` must not overflow either, so the half-width is ``limit * min(scale, 1)`` (a
+    hair less, for rounding).
+    """
+    out: dict[str, tuple[float, float]] = {}
+    for j, name in enumerate(columns):
+        centre, spread = float(mean[j]), float(scale[j])
+        if centre == 0 and spread >= 1 and limit >= _FLOAT64_MAX:
+            continue  # x / scale of a finite x is finite
+        width = limit * min(spread, 1.0) * (1 - 1e-9)
+        lo, hi = max(centre - width, -_FLOAT64_MAX), min(centre + width, _FLOAT64_MAX)
+        if lo > -_FLOAT64_MAX or hi < _FLOAT64_MAX:
+            out[name] = (lo, hi)
+    return out
 
 
 # --------------------------------------------------------------------------- parity probes

@@ -182,9 +182,10 @@ class Shapes:
         }
 
 
-def _value(kind: str) -> dict[str, Any]:
-    if kind == "number":
-        return {"type": ["number", "null"], "minimum": -_FLOAT_MAX, "maximum": _FLOAT_MAX}
+def _value(kind: str, limits: tuple[float, float] | None = None) -> dict[str, Any]:
+    if kind == "number":  # the range the model computes with (its scaled value is finite)
+        lo, hi = limits or (-_FLOAT_MAX, _FLOAT_MAX)
+        return {"type": ["number", "null"], "minimum": lo, "maximum": hi}
     if kind == "bool":
         return {"type": ["boolean", "null"]}
     return {"type": ["string", "null"]}
@@ -199,7 +200,7 @@ def shapes_of(predictor: Predictor) -> Shapes:
         names=names,
         kinds=dict(signature.kinds),
         required=required,
-        values={n: _value(signature.kinds[n]) for n in names},
+        values={n: _value(signature.kinds[n], signature.limits.get(n)) for n in names},
         extra=signature.extra_columns == "ignore",
         classifier=bool(predictor.classes),
     )

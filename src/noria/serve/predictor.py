@@ -39,6 +39,7 @@ from noria.serve.fast import (
     FastModel,
     NotCompilable,
     compile_model,
+    input_limits,
     probe_columns,
     warn_rebuild,
 )
@@ -96,6 +97,10 @@ class Predictor:
         self.version = model_version.version
         self.task = str(model_version.params.get("task", "classification"))
         self.signature = Signature(model_version.signature, extra_columns=extra_columns)
+        # numbers whose scaled form overflows: a 422 naming the column, on every path
+        self.signature.set_limits(
+            fast.input_limits() if fast is not None else input_limits(sklearn_model)
+        )
         self._fast = fast
         self._sklearn = sklearn_model
         self._onnx = onnx_session

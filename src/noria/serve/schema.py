@@ -180,7 +180,61 @@ class Signature:
         self._integers = {
             n for n, d in self.dtypes.items() if d.lower().startswith(("int", "uint"))
         }
+        self._limits: dict[str, tuple[float, float]] = {}
+        self._formats = {
+            str(c["name"]): [str(f) for f in c["formats"]]
+            for c in signature
+            if c.get("formats")
+        }
         self.totals = InputCounts()
+
+    @property
+    def limits(self) -> dict[str, tuple[float, float]]:
+        """The numbers accepted per column (:meth:`set_limits`); a column not listed: any."""
+        return dict(self._limits)
+
+    def set_limits(self, limits: Mapping[str, tuple[float, float]]) -> None:
+        """Refuse numbers outside ``limits`` (column → ``(lowest, highest)``): the range a model
+        computes with (:func:`noria.serve.fast.input_limits`), beyond which its scaled
+        features would not be finite."""
+        self._limits = {n: (float(lo), float(hi)) for n, (lo, hi) in limits.items()}
+
+    def _check_dates(self, out: Mapping[str, np.ndarray], at: Any) -> None:
+        """Refuse a text date that the column's formats (or ISO 8601) do not read: the model
+        would take it as missing."""
+        from noria.dates import parse
+
+        for name, formats in self._formats.items():
+            array = out.get(name)
+            if array is None:
+                continue
+            present = np.array([v is not None for v in array.tolist()], dtype=bool)
+            if not present.any():
+                continue
+            parsed = parse(array, formats).isna().to_numpy()
+            bad = present & parsed
+            if bad.any():
+                i = int(np.argmax(bad))
+                raise DataError(
+                    f"{at(i, name)}: {_show(array[i])} is not a date in the formats the model "
+                    f"was trained on ({', '.join(formats)}, or ISO 8601 such as 2021-03-04); "
+                    "send it in one of them, or null for a missing value"
+                )
+
+    def _check_limits(self, out: Mapping[str, np.ndarray], at: Any) -> None:
+        for name, (lo, hi) in self._limits.items():
+            array = out.get(name)
+            if array is None or array.dtype != float:
+                continue
+            with np.errstate(invalid="ignore"):
+                bad = (array < lo) | (array > hi)
+            if bad.any():
+                i = int(np.argmax(bad))
+                raise DataError(
+                    f"{at(i, name)}: {float(array[i])!r} is too large in magnitude for this "
+                    "model (scaled for it, it is not a finite number); send a number from "
+                    f"{lo:.6g} to {hi:.6g}, or null for a missing value"
+                )
 
     # ------------------------------------------------------------------ shapes
 
@@ -324,6 +378,10 @@ class Signature:
                 if not types <= _STRING_TYPES:
                     self._bad(column, name, at, _STRING_TYPES, "a string (or null)")
                 out[name] = np.array(column, dtype=object)
+        if self._limits:
+            self._check_limits(out, at)
+        if self._formats:
+            self._check_dates(out, at)
         return Columns(out, n, values, self.count(out))
 
     def count(self, values: Mapping[str, np.ndarray]) -> InputCounts:
@@ -429,6 +487,13 @@ class Signature:
                     keep = ~missing
                     values[keep] = [str(v) for v in values[keep]]
                 out[name] = values
+        def at(i: int, c: str) -> str:
+            return f"{where} column '{c}' row {i}"
+
+        if self._limits:
+            self._check_limits(out, at)
+        if self._formats:
+            self._check_dates(out, at)
         return Columns(out, len(frame), counts=self.count(out))
 
 

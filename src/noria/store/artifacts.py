@@ -10,10 +10,12 @@ checks that file (size, then hash) and replaces it when it does not match, so re
 artifact (``noria run --fresh``) repairs a damaged copy instead of trusting it. The store knows
 bytes only: turning objects into bytes is the job of :mod:`noria.pipeline.materializers`.
 
-Two implementations pass the same contract (``tests/store/test_artifacts.py``):
-:class:`LocalArtifactStore` for a folder (the default ``.noria/artifacts``; plain ``os`` calls,
-the fast path) and :class:`FsspecArtifactStore` for any fsspec URL (``s3://bucket/prefix``,
-``memory://``, …). :func:`open_artifact_store` picks by URL.
+Three implementations pass the same contract (:mod:`noria.testing.artifact_store`, run over
+each in ``tests/store``): :class:`LocalArtifactStore` for a folder (the default
+``.noria/artifacts``; plain ``os`` calls, the fast path),
+:class:`~noria.store.s3_artifacts.S3ArtifactStore` for ``s3://bucket/prefix`` (multipart,
+retries, credentials checked at open) and :class:`FsspecArtifactStore` for any other fsspec URL
+(``memory://``, ``gs://``, …). :func:`open_artifact_store` picks by URL.
 """
 
 from __future__ import annotations
@@ -34,8 +36,10 @@ __all__ = [
     "ArtifactStore",
     "FsspecArtifactStore",
     "LocalArtifactStore",
+    "check_bytes",
     "content_hash",
     "open_artifact_store",
+    "relative_key",
 ]
 
 #: A temporary file older than this (seconds) was left by a killed writer and is removed.
@@ -74,7 +78,12 @@ class ArtifactStore(Protocol):
         ...
 
 
-def _check(artifact_id: str, data: bytes, where: str) -> bytes:
+def check_bytes(artifact_id: str, data: bytes, where: str) -> bytes:
+    """``data`` if its hash is ``artifact_id``.
+
+    Raises:
+        StoreError: it is not (a corrupt or tampered artifact; nothing is unpickled).
+    """
     if content_hash(data) != artifact_id:
         raise StoreError(
             f"artifact {artifact_id} at {where} is corrupt (its hash does not match); delete the "
@@ -83,7 +92,12 @@ def _check(artifact_id: str, data: bytes, where: str) -> bytes:
     return data
 
 
-def _relative(artifact_id: str) -> str:
+def relative_key(artifact_id: str) -> str:
+    """``ab/cdef…``: where an artifact lives below a store's root.
+
+    Raises:
+        NotFoundError: ``artifact_id`` is not 32 hex digits (no path can be smuggled in).
+    """
     if len(artifact_id) != 32 or not all(c in "0123456789abcdef" for c in artifact_id):
         raise NotFoundError(f"'{artifact_id}' is not an artifact id (32 hex digits)")
     return f"{artifact_id[:2]}/{artifact_id[2:]}"
@@ -128,7 +142,7 @@ class LocalArtifactStore:
 
     def path(self, artifact_id: str) -> Path:
         """Where an artifact's file is (whether or not it exists)."""
-        return self.root / _relative(artifact_id)
+        return self.root / relative_key(artifact_id)
 
     def put(self, data: bytes) -> str:
         artifact_id = content_hash(data)
@@ -163,7 +177,7 @@ class LocalArtifactStore:
             raise NotFoundError(
                 f"artifact {artifact_id} is missing from {self.root}: rerun the step that made it"
             ) from None
-        return _check(artifact_id, data, str(target))
+        return check_bytes(artifact_id, data, str(target))
 
     def exists(self, artifact_id: str) -> bool:
         return self.path(artifact_id).exists()
@@ -179,7 +193,7 @@ class FsspecArtifactStore:
         self._fs, self._root = fsspec.core.url_to_fs(self.url)
 
     def _path(self, artifact_id: str) -> str:
-        return f"{self._root}/{_relative(artifact_id)}"
+        return f"{self._root}/{relative_key(artifact_id)}"
 
     def put(self, data: bytes) -> str:
         artifact_id = content_hash(data)
@@ -209,16 +223,25 @@ class FsspecArtifactStore:
             raise NotFoundError(
                 f"artifact {artifact_id} is missing from {self.url}: rerun the step that made it"
             ) from None
-        return _check(artifact_id, data, target)
+        return check_bytes(artifact_id, data, target)
 
     def exists(self, artifact_id: str) -> bool:
         return bool(self._fs.exists(self._path(artifact_id)))
 
 
 def open_artifact_store(url: str) -> ArtifactStore:
-    """A local store for a path or ``file://`` URL, an fsspec store for any other URL."""
+    """A local store for a path or ``file://`` URL, an S3 store for ``s3://``, an fsspec store
+    for any other URL.
+
+    Raises:
+        StoreUnavailable: an S3 store whose endpoint, credentials or bucket are wrong.
+    """
     if "://" not in url:
         return LocalArtifactStore(url)
     if url.startswith("file://"):
         return LocalArtifactStore(url.removeprefix("file://"))
+    if url.startswith(("s3://", "s3a://")):
+        from noria.store.s3_artifacts import S3ArtifactStore
+
+        return S3ArtifactStore("s3://" + url.split("://", 1)[1])
     return FsspecArtifactStore(url)

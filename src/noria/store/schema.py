@@ -5,14 +5,18 @@ This is the single description of noria's metadata: Alembic's migrations are che
 It is imported only where SQLAlchemy is needed anyway (migrations, other databases), never on the
 SQLite hot path: see :mod:`noria.store.metadata` for why.
 
-Times are POSIX seconds (floats); JSON values are stored as text.
+Times are POSIX seconds (floats); JSON values are stored as text. Sizes, nanosecond times and
+metric steps are :data:`WIDE` (64-bit on every database; SQLite's INTEGER already is).
 """
 
 from __future__ import annotations
 
-from sqlalchemy import Column, Float, Index, Integer, MetaData, String, Table, Text
+from sqlalchemy import BigInteger, Column, Float, Index, Integer, MetaData, String, Table, Text
 
 metadata = MetaData()
+
+#: A 64-bit integer: BIGINT on PostgreSQL, INTEGER (64-bit already) on SQLite.
+WIDE = BigInteger().with_variant(Integer(), "sqlite")
 
 runs = Table(
     "runs",
@@ -57,7 +61,7 @@ artifacts = Table(
     Column("id", String(32), primary_key=True),  # the content hash
     Column("materializer", String(32), nullable=False),
     Column("type_name", Text, nullable=False),
-    Column("size", Integer, nullable=False),
+    Column("size", WIDE, nullable=False),
     Column("created_at", Float, nullable=False),
 )
 
@@ -96,7 +100,7 @@ metrics = Table(
     Column("run_id", String(32), nullable=False),
     Column("key", Text, nullable=False),
     Column("value", Float, nullable=False),
-    Column("step", Integer, nullable=False, default=0),
+    Column("step", WIDE, nullable=False, default=0),
     Column("timestamp", Float, nullable=False),
     Index("ix_metrics_run_key", "run_id", "key"),
 )
@@ -148,8 +152,8 @@ file_hashes = Table(
     "file_hashes",
     metadata,
     Column("path", Text, primary_key=True),
-    Column("size", Integer, nullable=False),
-    Column("mtime_ns", Integer, nullable=False),
+    Column("size", WIDE, nullable=False),
+    Column("mtime_ns", WIDE, nullable=False),
     Column("hash", String(32), nullable=False),
 )
 

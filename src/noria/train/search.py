@@ -27,21 +27,31 @@ the winner refitted on all of it. How:
   :data:`IN_PROCESS_FOLD_S` — run in the search's own process, one at a time, each only when it
   is expected to end well before the deadline (they cannot be killed). So a small budget still
   ends with the linear baseline scored, and a retrain scores the champion's params at once.
-- **On budget**: ``time_budget`` covers the whole call — the set-up, the trials and the refit
-  of the winner on all rows (decided so: a caller's budget is the time until it has a model).
-  No fold starts after the trials' deadline, and the folds still running then are killed with
-  their processes, so the search ends within its budget however slow a trial is. The trials'
-  deadline keeps back the time the refit is expected to take: :func:`refit_seconds` of the
-  best trial so far (its slowest fold's fit time, scaled to all rows, with a safety factor and
-  a margin), or of the linear baseline while no trial is complete; nothing when
-  ``refit=False`` (the pipeline's ``model`` step refits on its own). If the best trial would
-  not refit in the time left, the best one that would is refitted instead, with a note. When
-  not one trial finished in time, the linear baseline is returned with a warning.
-- **Warm start**: a retrain tries the champion's params first. When the earlier best score is
-  known (a :class:`SearchResult`, or a record with ``score``), the search stops as soon as a
-  trial matches it within noise (the standard error of the earlier best trial's fold scores):
-  the retrain has the champion's quality at a fraction of the first search's time. Pass
-  ``warm_stop=False`` to spend the whole budget trying to beat it.
+- **On budget**: ``time_budget`` covers the whole call — the set-up, the trials and the
+  refit(s) of the winner (decided so: a caller's budget is the time until it has a model); the
+  time budget governs, ``n_trials`` only caps when given. No fold starts after the trials'
+  deadline, and the folds still running then are killed with their processes, so the search
+  ends within its budget however slow a trial is. The trials' deadline keeps back
+  ``refit_reserve`` times the time a refit is expected to take
+  (:mod:`noria.train.budget`): of the best trial so far, or of the linear baseline while no
+  trial is complete. ``refit_reserve`` is 1 for the search's own refit; a caller that refits
+  itself says how much (the pipeline's ``model`` step: 1). If the winner would not refit in
+  the time left, the best one that would is taken instead, with a note; the refit runs on one
+  thread unless it is long on many rows. When not one trial finished in time, the linear
+  baseline is returned with a warning that says why.
+- **The winner** (:mod:`noria.train.ranking`): ties within noise (one standard error of the
+  fold-by-fold differences) are broken by log loss when it separates them, then go to the
+  quickest to fit.
+- **Warm start**: a retrain tries the champion's params first (the first record is the
+  champion; its re-run on the new data is trial 0). When the champion's own trial score is
+  known (a :class:`SearchResult`, or a record with ``score``), the search stops once, after
+  that re-run, a trial matches it within noise (the standard error of its fold scores): the
+  retrain has the champion's quality at a fraction of the first search's time. The re-run is
+  a floor: no trial that scored worse wins. Pass ``warm_stop=False`` to spend the whole budget
+  trying to beat it.
+- **Progress**: a :class:`~noria.train.progress.SearchProgress` (trials done, best score,
+  time left) goes to ``on_progress`` and to ``noria run``'s live view when a trial ends and
+  about once a second.
 - A family whose defaults fail to fit is recorded, skipped from then on, and the search goes on.
 
 Not here: recording trials as runs (the pipeline's step does that), preprocessing rules
@@ -69,7 +79,20 @@ import pandas as pd
 from noria.errors import ConfigError, DataError, did_you_mean
 from noria.evaluate.metrics import check_metric, compute_metrics, default_metric, greater_is_better
 from noria.features.preprocess import build_preprocessor, plan_columns
+from noria.train.budget import (
+    REFIT_MARGIN_S,
+    REFIT_SAFETY,
+    baseline_refit_seconds,
+    fallback_note,
+    fit_on_threads,
+    fold_prior,
+    quickest_family,
+    refit_jobs,
+    refit_seconds,
+)
 from noria.train.candidates import check_family, check_task, make_estimator
+from noria.train.progress import SearchProgress, report
+from noria.train.ranking import Board, board, choose, choose_partial
 from noria.train.spaces import GRIDS, SPACES, Param, check_space
 
 __all__ = [
@@ -81,6 +104,7 @@ __all__ = [
     "REFIT_SAFETY",
     "SAMPLERS",
     "VALIDATIONS",
+    "SearchProgress",
     "SearchResult",
     "TrialRecord",
     "build_model",
@@ -94,20 +118,27 @@ VALIDATIONS = ("kfold", "holdout", "time")
 DEFAULT_FAMILIES = ("linear", "lightgbm", "hist_gradient_boosting", "random_forest", "extra_trees")
 #: Metrics for which a search also tries balanced class weights.
 _IMBALANCE_METRICS = ("f1", "recall", "precision", "balanced_accuracy")
+
+
+def weights_searched(task: str, metric: str, y: pd.Series) -> bool:
+    """Whether the search also tries balanced class weights: the metric needs them, or a class
+    is rarer than 20 % (a winner with weights is then calibrated after the refit)."""
+    return task == "classification" and (
+        metric in _IMBALANCE_METRICS or y.value_counts(normalize=True).min() < 0.2
+    )
 _SCALED = ("linear", "knn")  # families that need standardized features
 #: Families whose defaults may be fitted in the search's own process while the workers start.
 _LANE_FAMILIES = ("linear", "lightgbm", "hist_gradient_boosting", "xgboost")
-#: Rows × columns up to which the search's own process fits the linear defaults itself.
+#: Rows × columns (× half the classes, of four or more) up to which this process fits the linear
+#: defaults.
 IN_PROCESS_CELLS = 1_000_000
 #: The longest fold (seconds; measured for a warm-start record, else a prior from the data's
 #: size) that the search's own process takes on while the workers start.
 IN_PROCESS_FOLD_S = 3.0
 #: Seconds after which the idle workers of a kept pool exit (a later search restarts them).
 IDLE_TIMEOUT_S = 120.0
-#: The refit is expected to take its fit time per fold, scaled to all rows, times this ...
-REFIT_SAFETY = 1.3
-#: ... plus this many seconds (building the pipeline, a busy machine).
-REFIT_MARGIN_S = 0.15
+#: Seconds between two progress reports while nothing ends (a trial's end reports at once).
+PROGRESS_EVERY_S = 1.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,7 +146,8 @@ class TrialRecord:
     """One trial of a search: a family and its params, how it ended and its CV score.
 
     ``fit_seconds`` are the seconds each fold's fit took (without scoring); ``started`` is in
-    seconds after the search was called.
+    seconds after the search was called. ``fold_log_loss`` (classification, when the metric is
+    not log loss itself) breaks ties within noise (:mod:`noria.train.ranking`).
     """
 
     number: int
@@ -128,11 +160,21 @@ class TrialRecord:
     duration: float
     error: str | None = None
     fit_seconds: tuple[float, ...] = ()
+    fold_log_loss: tuple[float, ...] = ()
 
 
 @dataclass
 class SearchResult:
-    """The outcome of :func:`search`; ``model`` is refitted on all the training data."""
+    """The outcome of :func:`search`; ``model`` is refitted on all the training data.
+
+    For a caller that refits the winner itself (``refit=False``): ``refit_seconds`` is the time
+    one refit of the winner on all of ``X`` is expected to take (on one thread), ``refit_jobs``
+    the threads to fit it on (:func:`noria.train.budget.refit_jobs`), and ``deadline`` the
+    wall-clock time (``time.time()``) by which the call's ``time_budget`` ends (``None``
+    without one): the time the search kept back, ``refit_reserve`` refits' worth, lies between
+    its end and ``deadline``. ``best_number`` is the winning trial (``None``: the fallback
+    baseline).
+    """
 
     model: Any
     best_family: str
@@ -143,12 +185,25 @@ class SearchResult:
     elapsed: float
     trials: list[TrialRecord]
     warnings: list[str] = field(default_factory=list)
+    best_number: int | None = None
+    refit_seconds: float | None = None
+    refit_jobs: int = 1
+    deadline: float | None = None
 
     def leaderboard(self, n: int = 10) -> list[TrialRecord]:
-        """The best ``n`` complete trials, best first."""
+        """The best ``n`` complete trials, best score first (a stable API: warm starts and
+        callers use it)."""
         done = [t for t in self.trials if t.status == "complete" and t.score is not None]
         done.sort(key=lambda t: t.score, reverse=self.greater_is_better)  # type: ignore[arg-type]
         return done[:n]
+
+    def board(self, top: int = 10) -> Board:
+        """What a leaderboard shows: the best ``top`` trials, the portfolio's defaults (the
+        linear baseline among them) and the winner wherever they ranked, and how many trials
+        it leaves out (:func:`noria.train.ranking.board`)."""
+        return board(
+            self.trials, top=top, maximize=self.greater_is_better, always=[self.best_number]
+        )
 
 
 # ------------------------------------------------------------------------- the model itself
@@ -183,7 +238,15 @@ def build_model(
 
 
 def _score(model: Any, X: pd.DataFrame, y: pd.Series, task: str, metric: str) -> float:
-    """``metric`` of ``model`` on ``(X, y)``, as :func:`~noria.evaluate.metrics.compute_metrics`.
+    """``metric`` of ``model`` on ``(X, y)``, as :func:`~noria.evaluate.metrics.compute_metrics`."""
+    return _scores(model, X, y, task, metric)[0]
+
+
+def _scores(
+    model: Any, X: pd.DataFrame, y: pd.Series, task: str, metric: str
+) -> tuple[float, float | None]:
+    """``metric`` of ``model`` on ``(X, y)``, and its log loss (the tie-breaker; ``None`` for
+    regression, for the log-loss metric itself, or when it cannot be computed).
 
     The features are transformed once: a classifier's labels are the most probable classes of
     its probabilities. ROC AUC, log loss, accuracy and the regression metrics are computed
@@ -203,32 +266,37 @@ def _score(model: Any, X: pd.DataFrame, y: pd.Series, task: str, metric: str) ->
         pred = np.asarray(model.predict(X), dtype=float)
         truth = truth.astype(float)
         if metric == "rmse":
-            return float(np.sqrt(mean_squared_error(truth, pred)))
+            return float(np.sqrt(mean_squared_error(truth, pred))), None
         if metric == "mae":
-            return float(mean_absolute_error(truth, pred))
+            return float(mean_absolute_error(truth, pred)), None
         if metric == "r2" and len(truth) > 1:
-            return float(r2_score(truth, pred))
-        return _all_metrics(task, truth, pred, None, None, metric)
+            return float(r2_score(truth, pred)), None
+        return _all_metrics(task, truth, pred, None, None, metric), None
     classes = np.asarray(getattr(model, "classes_", []))
     if not hasattr(model, "predict_proba") or len(classes) < 2:
-        return _all_metrics(task, truth, model.predict(X), None, list(classes) or None, metric)
+        score = _all_metrics(task, truth, model.predict(X), None, list(classes) or None, metric)
+        return score, None
     proba = np.asarray(model.predict_proba(X), dtype=float)
     pred = classes[np.argmax(proba, axis=1)]
     present = np.unique(truth)
+    loss = None
+    if proba.shape[1] == len(classes) and len(present) > 1 and np.isin(present, classes).all():
+        loss = float(log_loss(truth, proba, labels=classes))
+        loss = loss if math.isfinite(loss) else None
     if metric == "accuracy":
-        return float(accuracy_score(truth, pred))
+        return float(accuracy_score(truth, pred)), loss
     if metric == "roc_auc" and len(present) > 1 and proba.shape[1] == len(classes):
         if len(classes) == 2:
-            return float(roc_auc_score(truth == classes[1], proba[:, 1]))
+            return float(roc_auc_score(truth == classes[1], proba[:, 1])), loss
         aucs = [
             roc_auc_score(truth == label, proba[:, k])
             for k, label in enumerate(classes)
             if 0 < np.sum(truth == label) < len(truth)
         ]
-        return float(np.mean(aucs))
+        return float(np.mean(aucs)), loss
     if metric == "log_loss" and len(present) > 1 and proba.shape[1] == len(classes):
-        return float(log_loss(truth, proba, labels=classes))
-    return _all_metrics(task, truth, pred, proba, list(classes), metric)
+        return float(log_loss(truth, proba, labels=classes)), None
+    return _all_metrics(task, truth, pred, proba, list(classes), metric), loss
 
 
 def _all_metrics(
@@ -272,7 +340,7 @@ def _forget() -> None:
 
 def _fold_task(
     token: str, path: str, family: str, params: dict[str, Any], fold: int
-) -> tuple[float, float, float]:
+) -> tuple[float, float, float, float | None]:
     """A fold fit in a worker: the search's data is loaded from ``path`` once per search."""
     if _W.get("token") != token:
         with open(path, "rb") as fh:
@@ -283,11 +351,11 @@ def _fold_task(
 
 def _fit_fold(
     state: Mapping[str, Any], family: str, params: dict[str, Any], fold: int
-) -> tuple[float, float, float]:
+) -> tuple[float, float, float, float | None]:
     """Fit on a fold's training rows, score on its validation rows.
 
     Returns:
-        ``(score, seconds to fit, seconds in all)``.
+        ``(score, seconds to fit, seconds in all, log loss or None)``.
     """
     t0 = time.perf_counter()
     train, valid = state["folds"][fold]
@@ -303,15 +371,15 @@ def _fit_fold(
     )
     model.fit(X.iloc[train], y.iloc[train])
     fitted = time.perf_counter() - t0
-    score = _score(model, X.iloc[valid], y.iloc[valid], state["task"], state["metric"])
+    score, loss = _scores(model, X.iloc[valid], y.iloc[valid], state["task"], state["metric"])
     if not math.isfinite(score):
         raise ValueError(f"the {state['metric']} score is {score}")
-    return score, fitted, time.perf_counter() - t0
+    return score, fitted, time.perf_counter() - t0, loss
 
 
 def _fit_fold_here(
     state: Mapping[str, Any], family: str, params: dict[str, Any], fold: int
-) -> tuple[float, float, float]:
+) -> tuple[float, float, float, float | None]:
     """A fold fit in the search's own process, on one thread and without warnings, as a worker."""
     from threadpoolctl import threadpool_limits
 
@@ -337,10 +405,15 @@ class _Pool:
             workers, initializer=_init_worker, timeout=IDLE_TIMEOUT_S
         )
         self.ready = threading.Event()
+        self.up = 0  # workers that answered their ping
         self.used = time.monotonic()
         self.dead = False
         for _ in range(workers):
-            self.executor.submit(_ping).add_done_callback(lambda _f: self.ready.set())
+            self.executor.submit(_ping).add_done_callback(self._answered)
+
+    def _answered(self, _future: Any) -> None:
+        self.up += 1
+        self.ready.set()
 
     @property
     def warm(self) -> bool:
@@ -374,7 +447,9 @@ def _release_pool(pool: _Pool, *, idle: bool) -> None:
         pool.kill()
         return
     try:
-        for _ in range(pool.workers):
+        # only once every worker is up: a task queued behind a starting worker would be in
+        # loky's way if the pool is killed (at exit) before it ran
+        for _ in range(pool.workers if pool.up >= pool.workers else 0):
             pool.executor.submit(_forget)
     except Exception:  # a broken or shut-down executor
         pool.kill()
@@ -382,9 +457,13 @@ def _release_pool(pool: _Pool, *, idle: bool) -> None:
     pool.used = time.monotonic()
     with _POOLS_LOCK:
         if not _IDLE_POOLS_AT_EXIT:
+            # Before loky's own exit handler, which waits for workers still starting (seconds
+            # to tens of seconds on a busy machine): threading's exit hooks run last-in first,
+            # before the interpreter joins threads and long before plain atexit handlers.
             import atexit
 
-            atexit.register(_drop_kept_pools)  # before loky's own exit handler runs
+            at_exit = getattr(threading, "_register_atexit", atexit.register)
+            at_exit(_drop_kept_pools)
             _IDLE_POOLS_AT_EXIT.append(True)
         _IDLE_POOLS.append(pool)
         while len(_IDLE_POOLS) > 1:
@@ -443,20 +522,6 @@ class _Runner:
     def kill(self) -> None:
         self.pool.kill()
         self.running = 0
-
-
-def refit_seconds(fit_seconds: Sequence[float], fractions: Sequence[float]) -> float:
-    """The seconds a refit on all rows is expected to take, from the folds' fit times.
-
-    Each fold's fit time is scaled by all rows over its training rows (``fractions`` are the
-    folds' training rows as a share of all), the slowest taken, times :data:`REFIT_SAFETY`,
-    plus :data:`REFIT_MARGIN_S`. The refit has every core while a fold had one; the slowest
-    fold and the safety cover a busy machine and fit times that grow faster than the rows.
-    """
-    if not fit_seconds:
-        return REFIT_MARGIN_S
-    scaled = [s / max(f, 1e-3) for s, f in zip(fit_seconds, fractions, strict=False)]
-    return REFIT_SAFETY * max(scaled) + REFIT_MARGIN_S
 
 
 # ------------------------------------------------------------------------- the search
@@ -519,9 +584,7 @@ def _spaces(
     user: Mapping[str, Mapping[str, Param]] | None,
 ) -> dict[str, dict[str, Param]]:
     out: dict[str, dict[str, Param]] = {}
-    imbalanced = task == "classification" and (
-        metric in _IMBALANCE_METRICS or y.value_counts(normalize=True).min() < 0.2
-    )
+    imbalanced = weights_searched(task, metric, y)
     for family in families:
         space = dict((user or {}).get(family) or SPACES.get(family, {}).get(task, {}))
         check_space(family, space)
@@ -584,6 +647,8 @@ def search(
     scale: bool = True,
     on_trial: Callable[[TrialRecord], None] | None = None,
     refit: bool = True,
+    refit_reserve: float | None = None,
+    on_progress: Callable[[SearchProgress], None] | None = None,
 ) -> SearchResult:
     """Search model families and hyperparameters; return the best, refitted on all of ``X``.
 
@@ -591,10 +656,12 @@ def search(
         X: the training features (raw columns: strings, NaN and dates are preprocessed).
         y: the target.
         task: ``classification`` or ``regression``.
-        metric: what to optimise; ``auto`` is ROC AUC or RMSE.
-        time_budget: seconds for the whole call, refit included: the trials stop early enough
-            for the best one's refit, as measured on its folds, to fit in.
-        n_trials: the most trials to run. Without either budget, 20 trials.
+        metric: what to optimise; ``auto`` is ROC AUC or RMSE. Ties within noise are broken by
+            log loss, then by fit time (:mod:`noria.train.ranking`).
+        time_budget: seconds for the whole call and the refit(s) after it: the trials stop
+            early enough for ``refit_reserve`` refits of the best one, as measured on its folds,
+            to fit in. The time budget governs: trials go on until it is spent.
+        n_trials: a cap on the trials (only when given). Without either budget, 20 trials.
         families: the families to try; :data:`DEFAULT_FAMILIES` by default.
         spaces: a space per family replacing the built-in one.
         sampler: ``tpe`` (Bayesian), ``random`` or ``grid``.
@@ -618,8 +685,16 @@ def search(
         high_cardinality: ``ordinal`` or ``target`` encoding of many-valued categoricals.
         scale: standardize numeric features for the linear and k-NN families.
         on_trial: called with each trial as it ends.
-        refit: fit the winner on all of ``X`` (``model`` is ``None`` without, and no time is
-            kept back for it).
+        refit: fit the winner on all of ``X`` (``model`` is ``None`` without).
+        refit_reserve: how many refits of the winner on all of ``X`` the budget keeps time for
+            after the trials: 1 by default with ``refit``, 0 without. A caller that refits the
+            winner itself says how often, in units of one refit on ``X``: a pipeline that refits
+            on ``X`` in a later step passes 1 (with ``refit=False``), and 2.25 when it then
+            refits again on ``X`` plus a holdout of a fifth of all rows (1 + 1.25). The
+            winner is the best trial whose refits fit in what is left; the result's
+            ``refit_seconds``, ``refit_jobs`` and ``deadline`` tell the caller the rest.
+        on_progress: called with a :class:`SearchProgress` when a trial ends and about once a
+            second (it is also reported to :func:`noria.tracking.report_progress`).
 
     Raises:
         ConfigError: an unknown family, sampler, validation or metric, or an invalid space.
@@ -651,6 +726,9 @@ def search(
     family_spaces = _spaces(families, task, metric, y, spaces)
     if time_budget is None and n_trials is None:
         n_trials = 20
+    reserve = (1.0 if refit else 0.0) if refit_reserve is None else float(refit_reserve)
+    if not reserve >= 0:
+        raise ConfigError(f"refit_reserve must be 0 or more refits, got {refit_reserve!r}")
     deadline = t0 + time_budget if time_budget is not None else math.inf
     workers = max(1, min(n_jobs or _cpu_count(), n_trials or 10**9))
     pool = _acquire_pool(workers)  # workers start now, while the data is prepared
@@ -698,8 +776,10 @@ def search(
             maximize=maximize,
             warm=_warm_records(warm_start),
             warm_stop=warm_stop,
-            refit=refit,
+            reserve=reserve,
             on_trial=on_trial,
+            on_progress=on_progress,
+            metric=metric,
         )
         try:
             loop.run()
@@ -707,25 +787,43 @@ def search(
             _release_pool(runner.pool, idle=runner.running == 0)
             pool = None
         records, notes = loop.records, loop.notes
-        best = _best(records, maximize)
-        if best is not None and refit and math.isfinite(deadline):
-            chosen = _refit_choice(records, maximize, deadline - time.perf_counter(), loop)
-            if chosen is not None and chosen.number != best.number:
-                notes.append(
-                    f"the best trial ({best.family}, #{best.number}) would not refit within the "
-                    f"budget; refitting the best one that would ({chosen.family}, "
-                    f"#{chosen.number})"
-                )
-                best = chosen
-        if best is None:
+        fits = None
+        if reserve > 0 and math.isfinite(deadline):
+            left = deadline - time.perf_counter()
+            fits = lambda r: reserve * loop.refit_estimate(r) / REFIT_SAFETY <= left  # noqa: E731
+        choice = choose(
+            records, maximize=maximize, metric=metric, floor=loop.champion_trial, refit_fits=fits
+        )
+        if choice.winner is None:  # none complete: the best one scored on some folds
+            choice = choose_partial(records, maximize=maximize, refit_fits=fits)
+            for note in choice.notes:
+                warnings.warn(note, stacklevel=2)
+        notes.extend(choice.notes)
+        trial = choice.winner
+        best = trial if trial is not None and trial.status == "complete" else None
+        if trial is None:  # the linear baseline, or the quickest family when it would not fit
             family, params = "linear", {}
+            expected = baseline_refit_seconds(loop.cells, loop.fractions, loop.outputs)
+            if reserve > 0 and expected * reserve > deadline - time.perf_counter():
+                left = [f for f in families if f not in loop.failed_families] or ["linear"]
+                family = quickest_family(left, loop.cells, loop.outputs)
+                expected = loop.fallback_refit(family)
             notes.append(
-                "no trial finished within the budget; returning the linear baseline with its "
-                "defaults — give the search more time"
+                fallback_note(
+                    loop.records,
+                    budget=time_budget,
+                    elapsed=time.perf_counter() - t0,
+                    rows=loop.rows,
+                    classes=loop.outputs,
+                    kept=reserve * expected,
+                    family=family,
+                )
             )
             warnings.warn(notes[-1], stacklevel=2)
         else:
-            family, params = best.family, best.params
+            family, params = trial.family, trial.params
+            expected = loop.refit_estimate(trial)
+        jobs = refit_jobs(expected, len(X), n_jobs or _cpu_count())
         model = None
         if refit:
             model = build_model(
@@ -736,9 +834,9 @@ def search(
                 seed=seed,
                 high_cardinality=high_cardinality,
                 scale=scale,
-                n_jobs=n_jobs or _cpu_count(),
+                n_jobs=jobs,
             )
-            model.fit(X, y)
+            fit_on_threads(model, X, y, jobs)
         return SearchResult(
             model=model,
             best_family=family,
@@ -749,28 +847,18 @@ def search(
             elapsed=time.perf_counter() - t0,
             trials=sorted(records, key=lambda r: r.number),
             warnings=notes,
+            best_number=None if trial is None else trial.number,
+            refit_seconds=expected,
+            refit_jobs=jobs,
+            deadline=(
+                time.time() + (deadline - time.perf_counter()) if math.isfinite(deadline) else None
+            ),
         )
     finally:
         if pool is not None:  # an error before the loop: the pool is still fine to keep
             _release_pool(pool, idle=True)
         if path is not None:
             os.unlink(path)
-
-
-def _refit_choice(
-    records: Sequence[TrialRecord], maximize: bool, seconds_left: float, loop: _Loop
-) -> TrialRecord | None:
-    """The best complete trial whose refit is expected to fit in ``seconds_left``.
-
-    Expected without the safety factor (:data:`REFIT_SAFETY` pads the time kept back, not this
-    choice). ``None`` when none would: the best one is refitted anyway.
-    """
-    done = [r for r in records if r.status == "complete" and r.score is not None]
-    done.sort(key=lambda r: r.score, reverse=maximize)  # type: ignore[arg-type,return-value]
-    for r in done:
-        if loop.refit_estimate(r) / REFIT_SAFETY <= seconds_left:
-            return r
-    return None
 
 
 def _cpu_count() -> int:
@@ -794,6 +882,7 @@ class _Active:
     scores: dict[int, float] = field(default_factory=dict)
     fit: dict[int, float] = field(default_factory=dict)
     seconds: dict[int, float] = field(default_factory=dict)
+    loss: dict[int, float] = field(default_factory=dict)  # log loss per fold (the tie-breaker)
     next_fold: int = 0
     inflight: int = 0
     starved: bool = False  # a fold would not end before the deadline: no more are started
@@ -832,8 +921,10 @@ class _Loop:
         maximize: bool,
         warm: list[dict[str, Any]],
         warm_stop: bool,
-        refit: bool,
+        reserve: float,
         on_trial: Callable[[TrialRecord], None] | None,
+        on_progress: Callable[[SearchProgress], None] | None = None,
+        metric: str = "",
     ) -> None:
         self.optuna = optuna
         self.runner = runner
@@ -843,6 +934,7 @@ class _Loop:
         X, y = state["X"], state["y"]
         n = max(len(X), 1)
         self.fractions = [len(train) / n for train, _ in self.cv]
+        self.rows = len(X)
         self.cells = len(X) * max(len(X.columns), 1)
         outputs = y.nunique() if state["task"] == "classification" else 1
         self.outputs = outputs if outputs > 2 else 1
@@ -853,8 +945,11 @@ class _Loop:
         self.family_spaces = family_spaces
         self.sampler = sampler
         self.maximize = maximize
-        self.refit = refit
+        self.reserve = reserve
         self.on_trial = on_trial
+        self.on_progress = on_progress
+        self.metric = metric
+        self.reported = -math.inf  # when progress was last reported
         self.records: list[TrialRecord] = []
         self.notes: list[str] = []
         self.failed_families: set[str] = set()
@@ -880,19 +975,25 @@ class _Loop:
         )
         # (family, fixed params, per-fold fit seconds if known), asked first, in this order
         self.queued: list[tuple[str, dict[str, Any], tuple[float, ...]]] = []
-        self.target: float | None = None  # a warm start's score to match
+        self.target: float | None = None  # the champion's own trial score, to match
         self.target_tol = 0.0
-        self.target_trial = -1  # the trial that re-runs the record with that score
+        self.target_trial = -1  # the trial that re-runs the champion's configuration
         self.target_tried = False
+        # the first warm-start record is the champion: its re-run on this data is trial 0, the
+        # floor of the winner (ranking.choose), and its own earlier score the one to match
+        self.champion_trial: int | None = None
+        if warm and warm[0]["family"] in families:
+            self.champion_trial = 0
+            champion = warm[0]
+            if champion.get("score") is not None and warm_stop:
+                self.target_trial = 0
+                self.target = float(champion["score"])
+                scores = [float(s) for s in champion.get("fold_scores", ())]
+                if len(scores) > 1:
+                    self.target_tol = float(np.std(scores, ddof=1) / math.sqrt(len(scores)))
         for w in warm:
             if w["family"] not in families:
                 continue
-            if self.target is None and w.get("score") is not None and warm_stop:
-                self.target_trial = len(self.queued)  # enqueued trials are numbered as asked
-                self.target = float(w["score"])
-                scores = [float(s) for s in w.get("fold_scores", ())]
-                if len(scores) > 1:
-                    self.target_tol = float(np.std(scores, ddof=1) / math.sqrt(len(scores)))
             self.queued.append((w["family"], dict(w["params"]), tuple(w.get("fit_seconds", ()))))
         if sampler == "grid":
             grid = _grid_points(families, task=state["task"])
@@ -901,7 +1002,12 @@ class _Loop:
             self.n_trials = min(n_trials, total) if n_trials else total
         else:  # each family's defaults, unless a warm-start record already has them
             tried = {f for f, params, _ in self.queued if not params}
-            self.queued.extend((f, {}, ()) for f in families if f not in tried)
+            # the linear baseline first, then the cheapest (by classes, the forests before the
+            # boosters), in the given order otherwise
+            cost = {f: fold_prior(f, self.cells, self.outputs) for f in families}
+            cost["linear"] = 0.0
+            portfolio = sorted((f for f in families if f not in tried), key=cost.__getitem__)
+            self.queued.extend((f, {}, ()) for f in portfolio)
         for family, fixed, _ in self.queued:
             self.study.enqueue_trial(
                 {"family": family, **{f"{family}__{k}": v for k, v in fixed.items()}}
@@ -914,15 +1020,49 @@ class _Loop:
         return refit_seconds(record.fit_seconds, self.fractions)
 
     def stop_at(self) -> float:
-        """When the trials must end: the deadline less the expected refit of the best (of the
-        linear baseline, from its prior, while no trial is complete)."""
-        if not self.refit or math.isinf(self.deadline):
+        """When the trials must end: the deadline less ``reserve`` times the expected refit of
+        the best trial (of the linear baseline, from its prior, while no trial is complete)."""
+        if self.reserve <= 0 or math.isinf(self.deadline):
             return self.deadline
         best = _best(self.records, self.maximize)
-        if best is None:
-            baseline = 0.5 * max(1.0, self.cells / 100_000)  # the linear prior, one fold
-            return self.deadline - REFIT_MARGIN_S - REFIT_SAFETY * baseline / min(self.fractions)
-        return self.deadline - self.refit_estimate(best)
+        if best is None:  # the fallback's prior, at most a quarter of the budget
+            prior = min(self.fallback_refit(), 0.25 * (self.deadline - self.t0) / self.reserve)
+            return self.deadline - self.reserve * prior
+        return self.deadline - self.reserve * self.refit_estimate(best)
+
+    def fallback_refit(self, family: str = "linear") -> float:
+        """Seconds the refit of ``family``'s defaults is expected to take, from its prior
+        (:func:`~noria.train.budget.fold_prior`); for the linear baseline, at most that of the
+        quickest family, which replaces it when it would not fit."""
+        prior = baseline_refit_seconds(self.cells, self.fractions, self.outputs)
+        if family == "linear":
+            quick = quickest_family(self.families, self.cells, self.outputs)
+            return min(prior, self.fallback_refit(quick)) if quick != "linear" else prior
+        per_fold = fold_prior(family, self.cells, self.outputs)
+        return refit_seconds([per_fold] * len(self.fractions), self.fractions)
+
+    # ---------------------------------------------------------------- progress
+
+    def report(self, *, force: bool = False) -> None:
+        """Report progress: at once when ``force``, else at most every PROGRESS_EVERY_S."""
+        now = time.perf_counter()
+        if not force and now - self.reported < PROGRESS_EVERY_S:
+            return
+        self.reported = now
+        best = _best(self.records, self.maximize)
+        report(
+            SearchProgress(
+                done=len(self.records),
+                complete=sum(r.status == "complete" for r in self.records),
+                running=len(self.active),
+                best=None if best is None else best.score,
+                best_family=None if best is None else best.family,
+                metric=self.metric,
+                elapsed=now - self.t0,
+                left=None if math.isinf(self.deadline) else self.deadline - now,
+            ),
+            self.on_progress,
+        )
 
     def fold_estimate(self, a: _Active) -> float | None:
         """Seconds a fold of ``a`` is expected to take: its own folds, else its family's."""
@@ -935,19 +1075,20 @@ class _Loop:
     def _lane_cost(self, family: str, params: Mapping[str, Any], fit: Sequence[float]) -> float:
         """A prior for a fold of an enqueued trial in this process (inf: not here).
 
-        Measured for a warm-start record; 0.5 s per 100,000 cells for the linear defaults;
-        1 s per 50,000 cells × classes (of three or more) for the boosters' defaults, scaled
-        by :meth:`_scaled` once the linear folds have run.
+        Measured for a warm-start record; else :func:`~noria.train.budget.fold_prior` for the
+        linear defaults on at most :data:`IN_PROCESS_CELLS` cells × classes, and for the
+        boosters' defaults up to :data:`IN_PROCESS_FOLD_S`, scaled by :meth:`_scaled` once the
+        linear folds have run.
         """
         if fit:  # a warm-start record: its earlier folds tell
             per_fold = float(np.mean(fit))
             return per_fold if per_fold <= IN_PROCESS_FOLD_S else math.inf
         if params:
             return math.inf
-        if family == "linear" and self.cells <= IN_PROCESS_CELLS:
-            return 0.5 * max(1.0, self.cells / 100_000)
-        if family in _LANE_FAMILIES:
-            cost = max(1.0, self.cells * self.outputs / 50_000)
+        if family == "linear" and self.cells * max(1, self.outputs // 2) <= IN_PROCESS_CELLS:
+            return fold_prior(family, self.cells, self.outputs)
+        if family in _LANE_FAMILIES and family != "linear":
+            cost = fold_prior(family, self.cells, self.outputs)
             return cost if cost <= IN_PROCESS_FOLD_S else math.inf
         return math.inf
 
@@ -1005,10 +1146,14 @@ class _Loop:
     # ---------------------------------------------------------------- dispatching
 
     def _can_start(self, a: _Active, now: float, stop_at: float) -> bool:
-        """Whether ``a`` has a fold to start (in order; a tuned trial's one at a time)."""
+        """Whether ``a`` has a fold to start (in order; a tuned trial's one at a time, and an
+        enqueued one's too until a fold of its family has ended: a family whose folds are slow
+        does not take every worker before anyone knows)."""
         if a.starved or a.next_fold >= self.k or (not a.queued and a.inflight):
             return False
         estimate = self.fold_estimate(a)
+        if estimate is None and a.inflight:
+            return False
         if estimate is not None and now + estimate > stop_at:
             a.starved = True
             if not a.inflight:
@@ -1112,25 +1257,26 @@ class _Loop:
             duration=time.perf_counter() - a.started,
             error=error,
             fit_seconds=tuple(a.fit[f] for f in folds),
+            fold_log_loss=tuple(a.loss[f] for f in folds) if len(a.loss) == len(folds) else (),
         )
         self.records.append(record)
         if self.on_trial is not None:
             self.on_trial(record)
         if self.target is not None and not self.done:
             self._check_target(number)
+        self.report(force=True)
 
     def _check_target(self, number: int) -> None:
-        """Stop once the warm start's score is reached: by any trial, or within noise (the
-        standard error of its fold scores) once the record that scored it has run again."""
+        """Stop once the champion's own trial score is matched within noise (the standard error
+        of its fold scores), and only after the champion's configuration has run again on this
+        data: the winner is then never worse than that re-run (its floor)."""
         assert self.target is not None
         self.target_tried = self.target_tried or number == self.target_trial
         best = _best(self.records, self.maximize)
-        if best is None or best.score is None:
+        if not self.target_tried or best is None or best.score is None:
             return
         gap = (self.target - best.score) if self.maximize else (best.score - self.target)
-        if gap <= 1e-9 * max(1.0, abs(self.target)) or (
-            self.target_tried and gap <= self.target_tol
-        ):
+        if gap <= max(self.target_tol, 1e-9 * max(1.0, abs(self.target))):
             self.done = True
             self.notes.append(
                 f"stopped early: trial #{best.number} ({best.family}) scored {best.score:.6g}, "
@@ -1150,8 +1296,10 @@ class _Loop:
                 self.notes.append(f"family '{a.family}' failed to fit and is skipped: {error}")
             self.finish(a, "failed", error)
             return
-        score, fitted, seconds = outcome
+        score, fitted, seconds, loss = outcome
         a.scores[fold], a.fit[fold], a.seconds[fold] = score, fitted, seconds
+        if loss is not None:
+            a.loss[fold] = loss
         self.family_seconds.setdefault(a.family, []).append(seconds)
         if len(a.scores) == self.k:
             if a.queued:  # its folds ran in any order: report them in order now
@@ -1182,6 +1330,7 @@ class _Loop:
 
     def run(self) -> None:
         while True:
+            self.report()
             self.fill()
             if self.done:
                 self.stop_all("stopped: the warm start's score was matched")
@@ -1200,6 +1349,7 @@ class _Loop:
             wait = None if math.isinf(stop_at) else max(0.0, stop_at - time.perf_counter())
             if not self.runner.pool.warm and self.runner.running:
                 wait = min(wait if wait is not None else math.inf, 0.05)  # the lane may start
+            wait = min(wait if wait is not None else math.inf, PROGRESS_EVERY_S)  # report
             item = self.runner.next(timeout=wait)
             if item is None:
                 if time.perf_counter() >= stop_at:  # the deadline: kill what still runs
@@ -1240,16 +1390,17 @@ def _warm_records(
         ]
         records += [_as_record(t) for t in board]
         warm = records
-    seen, out = set(), []
+    seen: dict[tuple[Any, ...], dict[str, Any]] = {}
+    out = []
     for w in warm:
         key = (w["family"], tuple(sorted((k, repr(v)) for k, v in w.get("params", {}).items())))
-        if key not in seen:
-            seen.add(key)
-            record = {"family": w["family"], "params": dict(w.get("params", {}))}
-            for extra in ("score", "fold_scores", "fit_seconds"):
-                if w.get(extra) is not None:
-                    record[extra] = w[extra]
+        record = seen.get(key)
+        if record is None:  # a repeat only adds what the first copy lacks (the champion's score)
+            record = seen[key] = {"family": w["family"], "params": dict(w.get("params", {}))}
             out.append(record)
+        for extra in ("score", "fold_scores", "fit_seconds"):
+            if w.get(extra) is not None and extra not in record:
+                record[extra] = w[extra]
     return out[:n]
 
 

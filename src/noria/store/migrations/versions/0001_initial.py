@@ -3,6 +3,11 @@
 Revision ID: 0001
 Revises:
 Create Date: 2026-11-23
+
+Sizes, nanosecond times and metric steps are BIGINT on PostgreSQL (``WIDE``); on SQLite they
+are INTEGER, 64-bit already, so the SQLite schema is the one this revision always made. (Before
+they were INTEGER everywhere, and a PostgreSQL store failed at its first file hash, so no
+PostgreSQL store with the narrow columns can exist.)
 """
 
 from __future__ import annotations
@@ -14,6 +19,8 @@ revision = "0001"
 down_revision = None
 branch_labels = None
 depends_on = None
+
+WIDE = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
 
 def upgrade() -> None:
@@ -55,7 +62,7 @@ def upgrade() -> None:
         sa.Column("id", sa.String(32), primary_key=True),
         sa.Column("materializer", sa.String(32), nullable=False),
         sa.Column("type_name", sa.Text, nullable=False),
-        sa.Column("size", sa.Integer, nullable=False),
+        sa.Column("size", WIDE, nullable=False),
         sa.Column("created_at", sa.Float, nullable=False),
     )
     op.create_table(
@@ -86,7 +93,7 @@ def upgrade() -> None:
         sa.Column("run_id", sa.String(32), nullable=False),
         sa.Column("key", sa.Text, nullable=False),
         sa.Column("value", sa.Float, nullable=False),
-        sa.Column("step", sa.Integer, nullable=False),
+        sa.Column("step", WIDE, nullable=False),
         sa.Column("timestamp", sa.Float, nullable=False),
     )
     op.create_index("ix_metrics_run_key", "metrics", ["run_id", "key"])
@@ -128,8 +135,8 @@ def upgrade() -> None:
     op.create_table(
         "file_hashes",
         sa.Column("path", sa.Text, primary_key=True),
-        sa.Column("size", sa.Integer, nullable=False),
-        sa.Column("mtime_ns", sa.Integer, nullable=False),
+        sa.Column("size", WIDE, nullable=False),
+        sa.Column("mtime_ns", WIDE, nullable=False),
         sa.Column("hash", sa.String(32), nullable=False),
     )
 
