@@ -63,14 +63,13 @@ def ui_project(tmp_path_factory: pytest.TempPathFactory) -> UIProject:
         for step in range(5000):
             log_metric("loss", 1.0 / (step + 1) + (5.0 if step == 2500 else 0.0), step=step)
     [v1] = store.model_versions()
-    register_model(  # version 2: the same model with other metrics (an identical registration
-        # would reuse version 1), so that promotions can be tested
+    register_model(  # version 2: the same model again, so that promotions can be tested
         store,
         name=v1.name,
         artifact_id=v1.artifact_id,
         run_id=v1.run_id,
         signature=v1.signature,
-        metrics={**v1.metrics, "copy": 1.0},
+        metrics={**v1.metrics, "copy": 1.0},  # a re-fit with the same metrics is no new version
         params=v1.params,
     )
     project.close()

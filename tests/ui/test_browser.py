@@ -98,6 +98,8 @@ def test_every_page_opens_without_a_console_error(
         f"/models/{p.model}",
         f"/models/{p.model}/versions/1",
         "/monitor",
+        "/data",
+        f"/compare?runs={p.history_id},{p.run_id}",
     ]
     for url in urls:
         response = watched.page.goto(read_only.url + url)
@@ -183,4 +185,34 @@ def test_a_request_without_the_token_is_refused(
     assert response.status == 401
     response = watched.context.request.get(url, headers={"authorization": f"Bearer {TOKEN}"})
     assert response.status == 200 and "run-name" in response.text()
+    assert watched.problems == []
+
+
+def test_data_version_and_previews_open(
+    ui_project: UIProject, read_only: LiveServer, watched: Watched
+) -> None:
+    page = watched.page
+    page.goto(f"{read_only.url}/runs/{ui_project.run_id}")
+    page.click("text=data version")
+    assert page.url.startswith(f"{read_only.url}/data/")
+    assert page.locator("#profile tbody tr").count() == 8  # the penguins' columns
+    page.click("#check-now")
+    assert "Checked now against" in page.inner_text("main")
+    page.click("text=preview the rows")
+    assert page.locator("#preview-table tbody tr").count() == 50
+    page.goto(f"{read_only.url}/runs/{ui_project.run_id}")
+    page.locator("#artifacts a", has_text="preview").last.click()
+    assert page.locator("#preview-json").count() == 1
+    assert watched.problems == []
+
+
+def test_a_sort_by_a_metric_pages_the_same_way(
+    ui_project: UIProject, read_only: LiveServer, watched: Watched
+) -> None:
+    page = watched.page
+    page.goto(f"{read_only.url}/runs?trials=1&sort=metrics.cv_roc_auc&desc=1&per=2")
+    first = page.locator("#runs-table tbody tr").all_inner_texts()
+    page.goto(f"{read_only.url}/runs?trials=1&sort=metrics.cv_roc_auc&desc=1&per=2&page=2")
+    second = page.locator("#runs-table tbody tr").all_inner_texts()
+    assert len(first) == 2 and second and not set(first) & set(second)
     assert watched.problems == []

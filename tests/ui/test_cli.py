@@ -44,3 +44,29 @@ def test_a_busy_port_is_a_one_line_error(
         code, _, err = cli(capsys, "ui", "--port", str(port), "--path", str(ui_project.root))
     assert code == 2 and err.startswith("error: cannot listen on 127.0.0.1:") and "--port" in err
     assert err.count("\n") == 1
+
+
+def test_the_spec_is_read_only_when_a_promotion_needs_it(ui_project: UIProject) -> None:
+    script = f"""
+import sys
+from noria.ui.app import UISettings, create_app
+from noria.ui.project import DashboardProject, find_root
+project = DashboardProject(find_root({str(ui_project.root / "data")!r}))
+create_app(project, UISettings())
+assert project.metadata.get_run({ui_project.run_id!r})
+assert "noria.spec" not in sys.modules, "noria.spec imported at start"
+assert project.spec.target == "species"  # on demand
+"""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-2000:]
+
+
+def test_a_broken_store_section_is_the_usual_config_error(tmp_path) -> None:
+    from noria.errors import ConfigError
+    from noria.ui.project import DashboardProject, find_root
+
+    (tmp_path / "noria.yaml").write_text("store:\n  metadata: [1, 2]\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"noria\.yaml"):
+        DashboardProject(find_root(tmp_path))
+    with pytest.raises(ConfigError, match=r"no noria\.yaml"):
+        find_root(tmp_path.parent / "elsewhere")

@@ -206,16 +206,6 @@ def test_html_in_names_tags_params_and_keys_is_escaped(ui_project: UIProject, ma
     assert r.status_code == 400 and "<script>alert(1)" not in r.text
 
 
-def test_long_history_is_downsampled_keeping_spikes(ui_project: UIProject) -> None:
-    from noria.ui.queries import history
-
-    store = Project(ui_project.root).metadata
-    points = history(store, ui_project.history_id, "loss", buckets=200)
-    assert 100 <= len(points) <= 201
-    assert max(hi for _, _, hi in points) > 5.0  # the spike at step 2500 survives
-    assert points[0][2] == pytest.approx(1.0)
-
-
 def test_token_is_required_when_set(ui_project: UIProject, make_client) -> None:
     c = make_client(token=TOKEN)
     r = c.get("/runs")
@@ -263,8 +253,9 @@ def test_tokens_are_compared_in_constant_time(monkeypatch: pytest.MonkeyPatch) -
     assert guard.allowed(None, {"noria_login": guard.login_value})
     assert not guard.allowed(None, {"noria_login": "0" * 64})
     assert len(calls) == 6
-    sent = "é".encode().decode("latin-1")  # how Starlette hands over a UTF-8 header value
-    assert serve_auth.bearer_ok(f"Bearer {sent}", "é") and not serve_auth.bearer_ok("Bearer é", "e")
+    # a UTF-8 token arrives as Starlette hands headers over: its bytes decoded as latin-1
+    sent = "Bearer " + "é".encode().decode("latin-1")
+    assert serve_auth.bearer_ok(sent, "é") and not serve_auth.bearer_ok(sent, "e")
 
 
 def test_read_only_has_no_buttons_and_refuses_posts(ui_project: UIProject, make_client) -> None:
@@ -295,7 +286,7 @@ def test_promote_and_rollback_need_the_csrf_token(ui_project: UIProject, make_cl
     assert c.post(url, data={**form, "csrf": token}).status_code == 401  # no login
     assert "staging" not in {a for _, a, _ in store.aliases(name)}
     r = c.post(url, data={**form, "csrf": token}, headers=headers)
-    assert r.status_code == 303, r.text[:500]
+    assert r.status_code == 303, r.text[r.text.find("<main>") : r.text.find("<main>") + 600]
     assert (name, "staging", 2) in store.aliases(name)
     event = store.audit_events(f"{name}/2")[-1]
     assert event["action"] == "promote" and event["actor"].endswith("(ui)")

@@ -34,10 +34,10 @@ def ui(
     import socket
 
     from noria.errors import UserError
-    from noria.project import Project
     from noria.ui.app import UISettings, serve_ui
+    from noria.ui.project import DashboardProject, find_root
 
-    project = Project.find(path)
+    project = DashboardProject(find_root(path))  # the store section now, the rest when needed
     settings = UISettings(host=host, port=port, allow_actions=allow_actions, token=token or None)
     sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)

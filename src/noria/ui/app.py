@@ -33,10 +33,11 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, quote, urlencode
 
 from noria.errors import NoriaError, NotFoundError, UserError
-from noria.ui import auth, pages
+from noria.ui import auth, datapages, pages, previews
 
 if TYPE_CHECKING:
     from noria.project import Project
+    from noria.ui.project import DashboardProject
 
 __all__ = ["UISettings", "create_app", "serve_ui"]
 
@@ -116,6 +117,16 @@ def _size(n: int | None) -> str:
     return str(n)
 
 
+def num_text(v: Any) -> str:
+    """A metric or param value as the tables show it (``0.9123``, ``true``, empty for none)."""
+    return _num(v)
+
+
+def value_text(v: Any) -> str:
+    """A param value as text: JSON for lists and dicts, else as :func:`num_text`."""
+    return _value_text(v)
+
+
 def _value_text(v: Any) -> str:
     if isinstance(v, (dict, list)):
         import orjson
@@ -139,7 +150,7 @@ def link(path: str, current: dict[str, str] | None = None, **changes: Any) -> st
 class _Ctx:
     """The per-process state: the dashboard, the guard, the templates."""
 
-    def __init__(self, project: Project, settings: UISettings) -> None:
+    def __init__(self, project: Project | DashboardProject, settings: UISettings) -> None:
         self.settings = settings
         self.dash = pages.Dashboard(project, allow_actions=settings.allow_actions)
         self.guard = auth.Guard(settings.token)
@@ -151,7 +162,7 @@ class _Ctx:
         self.actor = f"{user} (ui)"
 
 
-def create_app(project: Project, settings: UISettings) -> Any:
+def create_app(project: Project | DashboardProject, settings: UISettings) -> Any:
     """The Starlette app of the dashboard for ``project``."""
     from starlette.applications import Starlette
     from starlette.requests import Request
@@ -248,6 +259,21 @@ def create_app(project: Project, settings: UISettings) -> Any:
     def window(request: Request) -> Response:
         p = request.path_params
         return show(request, pages.window(ctx.dash, p["name"], p["window"]))
+
+    def data(request: Request) -> Response:
+        return show(request, datapages.data_versions(ctx.dash))
+
+    def data_version(request: Request) -> Response:
+        artifact_id = request.path_params["artifact_id"]
+        return show(
+            request, datapages.data_version(ctx.dash, artifact_id, dict(request.query_params))
+        )
+
+    def artifact_view(request: Request) -> Response:
+        artifact_id = request.path_params["artifact_id"]
+        if not re.fullmatch(r"[0-9a-f]{16,128}", artifact_id):
+            raise NotFoundError(f"no artifact '{artifact_id[:80]}'")
+        return show(request, previews.preview(ctx.dash, artifact_id))
 
     def report(request: Request) -> Response:
         path = pages.report_file(project, request.path_params["file"])
@@ -357,8 +383,11 @@ def create_app(project: Project, settings: UISettings) -> Any:
         Route("/models/{name}/{action:str}", action, methods=["POST"]),
         Route("/monitor", page(monitor)),
         Route("/monitor/{name}/windows/{window}", page(window)),
-        Route("/reports/{file}", page(report)),
+        Route("/data", page(data)),
+        Route("/data/{artifact_id}", page(data_version)),
+        Route("/reports/{file:path}", page(report)),
         Route("/artifacts/{artifact_id}", page(artifact)),
+        Route("/artifacts/{artifact_id}/view", page(artifact_view)),
     ]
 
     async def not_found(request: Request, exc: Exception) -> Response:
@@ -369,7 +398,9 @@ def create_app(project: Project, settings: UISettings) -> Any:
             return refused(request)
         return error(request, 404, f"no page at {request.url.path[:200]}")
 
-    return Starlette(routes=routes, exception_handlers={404: not_found, 405: not_found})
+    app = Starlette(routes=routes, exception_handlers={404: not_found, 405: not_found})
+    app.state.dashboard = ctx.dash
+    return app
 
 
 def _secure(response: Any, csp: str = _CSP) -> None:
@@ -390,7 +421,9 @@ async def _form(request: Any) -> dict[str, str]:
     return dict(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
 
 
-def _act(ctx: _Ctx, project: Project, name: str, what: str, form: dict[str, str]) -> dict:
+def _act(
+    ctx: _Ctx, project: Project | DashboardProject, name: str, what: str, form: dict[str, str]
+) -> dict:
     """Promote or roll back through the registry; the redirect's query values."""
     from noria.registry import PromotionGates, judged_metric, promote, rollback
 
@@ -431,7 +464,7 @@ def _act(ctx: _Ctx, project: Project, name: str, what: str, form: dict[str, str]
 
 
 def serve_ui(
-    project: Project,
+    project: Project | DashboardProject,
     settings: UISettings,
     *,
     sock: Any = None,
@@ -454,6 +487,8 @@ def serve_ui(
             await super().startup(sockets=sockets)
             if on_ready is not None and not self.should_exit:
                 on_ready()
+            if not self.should_exit:  # the keys of the store load in the background from now
+                app.state.dashboard.catalogs.peek()
 
     config = uvicorn.Config(
         app,

@@ -162,6 +162,9 @@ class SqlBuilder:
     sqlite: bool = True
     params: dict[str, Any] = field(default_factory=dict)
     joins: dict[Column, str] = field(default_factory=dict)
+    #: a metric's or param's cached column table (:class:`noria.ui.caches.ColumnCache`), if any
+    cached: Callable[[Column], str | None] | None = None
+    uses_cache: bool = False
 
     def bind(self, value: Any) -> str:
         """A placeholder bound to ``value``."""
@@ -178,12 +181,18 @@ class SqlBuilder:
             alias = f"j{len(self.joins)}"
             self.joins[column] = alias
             self._join_sql[column] = self._join(column, alias)
-        return f"{alias}.value"
+        return f"{alias}.{self._cached_alias.get(alias, 'value')}"
 
     def __post_init__(self) -> None:
         self._join_sql: dict[Column, str] = {}
+        self._cached_alias: dict[str, str] = {}
 
     def _join(self, column: Column, alias: str) -> str:
+        table = self.cached(column) if self.cached is not None else None
+        if table is not None:  # one row per run: the last metric value, the param's JSON text
+            self.uses_cache = True
+            self._cached_alias[alias] = "num" if column.kind == "metric" else "txt"
+            return f"LEFT JOIN temp.{table} {alias} ON {alias}.run_id = r.id"
         key = self.bind(column.key)
         if column.kind == "metric":  # the last logged value: the highest id of (run, key)
             return (

@@ -7,17 +7,14 @@ whether a next page exists, no ``COUNT`` over a filter), and what a page shows o
 (metrics, params, tags) is fetched for those ids only: the cost of a page does not grow with the
 store, apart from the sort and the filter themselves.
 
-Long metric histories are downsampled in SQL: above ``2 × buckets`` points the steps are cut into
-buckets and each keeps its minimum and maximum, so a spike survives and a 1,000,000-point history
-ships a few hundred points.
-
-Not here: HTTP, HTML (:mod:`noria.ui.app`), the filter language (:mod:`noria.ui.filters`).
+Not here: HTTP, HTML (:mod:`noria.ui.app`), the filter language (:mod:`noria.ui.filters`), a
+run's metric histories (:mod:`noria.ui.histories`).
 """
 
 from __future__ import annotations
 
 import re
-import threading
+import sqlite3
 import time
 from collections import Counter
 from collections.abc import Sequence
@@ -27,95 +24,38 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from noria.errors import NotFoundError, UserError
-from noria.ui.filters import Catalog, Column, SqlBuilder, like_pattern, parse_column, parse_filter
+from noria.ui.caches import Catalogs, ColumnCache
+from noria.ui.filters import Column, SqlBuilder, like_pattern, parse_column, parse_filter
 
 if TYPE_CHECKING:
     from noria.store.metadata import MetadataStore, RunRecord
 
-__all__ = ["Catalogs", "RunPage", "RunQuery", "history", "page_of_runs", "resolve_runs"]
+__all__ = ["Catalogs", "RunPage", "RunQuery", "keys_of", "page_of_runs", "resolve_runs"]
 
 _RUN_COLS = (
     "r.id, r.name, r.pipeline, r.kind, r.parent_id, r.status, r.started_at, r.ended_at, "
     "r.error, r.pid, r.host, r.owner"
 )
 _QUALITY = re.compile(r"auc|acc|f1|precision|recall|loss|rmse|mae|mse|r2|score", re.I)
+
+
+def quality_rank(key: str) -> int:
+    """How much a metric key reads as a model's quality: holdout, then CV, others, baselines."""
+    if not _QUALITY.search(key):
+        return 4
+    if key.startswith("test_"):
+        return 0
+    if key.startswith("cv_"):
+        return 1
+    return 3 if key.startswith("baseline_") else 2
+
+
 _MAX_IN = 500  # ids per IN (...) list: SQLite's default limit on variables is far above
 _NOT_NULL = frozenset({"name", "status", "kind", "id", "started"})  # attributes never NULL
 
 
 def _sqlite(store: MetadataStore) -> bool:
     return store.url.startswith("sqlite:")
-
-
-class Catalogs:
-    """The metric, param and tag keys of a store (a full scan of three tables), cached.
-
-    Pages never wait for it unless they must: :meth:`peek` answers at once with what is known
-    (reloading in the background when older than ``ttl``); only a bare name that is not yet
-    known makes a page wait for :meth:`refresh`.
-    """
-
-    def __init__(self, store: MetadataStore, ttl: float = 30.0) -> None:
-        self.store = store
-        self.ttl = ttl
-        self._value: Catalog | None = None
-        self._at = 0.0
-        self._lock = threading.Lock()
-        self._loading = False
-        self._loaded = threading.Event()
-        self._own: MetadataStore | None = None
-
-    def get(self) -> Catalog:
-        """The catalog, reloaded when older than the TTL."""
-        with self._lock:
-            if self._value is None or time.monotonic() - self._at > self.ttl:
-                self._value = self._load()
-                self._at = time.monotonic()
-            return self._value
-
-    def peek(self, wait: float = 1.0) -> Catalog:
-        """What is known now; a stale catalog is reloaded in the background.
-
-        Before the first load has finished, waits for it up to ``wait`` seconds (the app starts
-        loading when it is created, so this rarely waits at all).
-        """
-        value = self._value
-        if (value is None or time.monotonic() - self._at > self.ttl) and not self._loading:
-            self._loading = True
-            threading.Thread(target=self._background, daemon=True).start()
-        if value is None:
-            self._loaded.wait(wait)
-            value = self._value
-        return value or Catalog()
-
-    def _background(self) -> None:
-        try:
-            self.get()
-        except Exception:  # the store went away: pages will say so themselves
-            pass
-        finally:
-            self._loading = False
-            self._loaded.set()
-
-    def refresh(self) -> Catalog:
-        """Reload now (a name may have just appeared)."""
-        with self._lock:
-            self._value = self._load()
-            self._at = time.monotonic()
-            return self._value
-
-    def _load(self) -> Catalog:
-        # its own connection: three full scans must not hold the pages' connection meanwhile
-        if self._own is None:
-            from noria.store.metadata import MetadataStore
-
-            self._own = MetadataStore(self.store.url)
-        own = self._own
-
-        def keys(table: str) -> frozenset[str]:
-            return frozenset(r[0] for r in own.read(f"SELECT DISTINCT key FROM {table}"))
-
-        return Catalog(metrics=keys("metrics"), params=keys("params"), tags=keys("tags"))
 
 
 @dataclass
@@ -172,8 +112,20 @@ def many(store: MetadataStore, table: str, ids: Sequence[str]) -> dict[str, dict
     return out
 
 
-def page_of_runs(store: MetadataStore, catalogs: Catalogs, query: RunQuery) -> RunPage:
+def page_of_runs(
+    store: MetadataStore,
+    catalogs: Catalogs,
+    query: RunQuery,
+    cache: ColumnCache | None = None,
+) -> RunPage:
     """The runs of a page: filtered, searched, sorted and cut in SQL.
+
+    Args:
+        store: the metadata store.
+        catalogs: the known keys.
+        query: what the page asks for.
+        cache: sorted columns (SQLite): a sort by a metric or param walks the column's index
+            instead of sorting every run, and a filter on a column already cached reads it there.
 
     Raises:
         FilterError: the filter does not parse.
@@ -181,8 +133,50 @@ def page_of_runs(store: MetadataStore, catalogs: Catalogs, query: RunQuery) -> R
     """
     started = time.perf_counter()
     catalog = catalogs.peek()
-    sql = SqlBuilder(sqlite=_sqlite(store))
-    where = [parse_filter(query.filter, catalog, sql, refresh=catalogs.refresh)]
+    sort = parse_column(query.sort, catalog) or parse_column(query.sort, catalogs.refresh())
+    if sort is None:
+        raise UserError(f"sort: no column '{query.sort}' (try started, name, metrics.KEY)")
+    limit = max(1, min(query.per_page, 1000))
+    offset = (max(query.page, 1) - 1) * limit
+    rows = None
+    if cache is not None:
+        try:
+            rows = _cached_page(cache, catalogs, query, sort, limit, offset)
+        except sqlite3.Error:  # a column dropped meanwhile, a store being replaced: no cache
+            rows = None
+    if rows is None:
+        rows = store.read(*_page_sql(store, catalogs, query, sort, limit, offset))
+    from noria.store.metadata import RunRecord
+
+    runs = [RunRecord(*r) for r in rows[:limit]]
+    ids = [r.id for r in runs]
+    params, tags = many(store, "params", ids), {}
+    if any(parse_column(x, catalog) is None for x in query.columns):
+        catalog = catalogs.refresh()
+    columns = [c for c in (parse_column(x, catalog) for x in query.columns) if c is not None]
+    if query.columns:
+        metrics = latest(store, ids, [c.key for c in columns if c.kind == "metric"])
+    else:  # the keys the shown runs have, quality first: lookups in the index, never a scan
+        have = keys_of(store, ids)
+        counts = Counter(k for keys in have.values() for k in keys)
+        best = sorted(counts, key=lambda k: (-counts[k], quality_rank(k), k))[:6]
+        metrics = latest(store, ids, best)
+        columns = default_columns(metrics, params)
+    if any(c.kind == "tag" for c in columns):
+        tags = many(store, "tags", ids)
+    values = {r.id: _values(r.id, columns, metrics, params, tags) for r in runs}
+    if query.parent:
+        total = int(
+            store.read("SELECT COUNT(*) FROM runs WHERE parent_id = :p", {"p": query.parent})[0][0]
+        )
+    else:
+        scope = "" if query.trials else " WHERE parent_id IS NULL"
+        total = int(store.read(f"SELECT COUNT(*) FROM runs{scope}")[0][0])
+    return RunPage(runs, columns, values, len(rows) > limit, total, time.perf_counter() - started)
+
+
+def _where(query: RunQuery, catalogs: Catalogs, sql: SqlBuilder) -> list[str]:
+    where = [parse_filter(query.filter, catalogs.peek(), sql, refresh=catalogs.refresh)]
     if query.parent:
         where.append(f"r.parent_id = {sql.bind(query.parent)}")
     elif not query.trials:
@@ -196,47 +190,97 @@ def page_of_runs(store: MetadataStore, catalogs: Catalogs, query: RunQuery) -> R
         where.append(
             f"(LOWER(r.name) LIKE {pattern} ESCAPE '\\' OR r.id LIKE {pattern} ESCAPE '\\')"
         )
-    sort = parse_column(query.sort, catalog) or parse_column(query.sort, catalogs.refresh())
-    if sort is None:
-        raise UserError(f"sort: no column '{query.sort}' (try started, name, metrics.KEY)")
+    return where
+
+
+def _page_sql(
+    store: MetadataStore,
+    catalogs: Catalogs,
+    query: RunQuery,
+    sort: Column,
+    limit: int,
+    offset: int,
+) -> tuple[str, dict[str, Any]]:
+    """The page's statement on the store itself (any database)."""
+    sql = SqlBuilder(sqlite=_sqlite(store))
+    where = _where(query, catalogs, sql)
     direction = "DESC" if query.desc else "ASC"
     if sort.kind == "attr" and sort.key in _NOT_NULL:  # a plain ORDER BY can walk an index
         order = [f"{e} {direction}" for e in sql.sort_keys(sort)]
     else:
         order = [f"({e}) IS NULL, {e} {direction}" for e in sql.sort_keys(sort)]
     order.append(f"r.started_at {direction}, r.id")
-    limit = max(1, min(query.per_page, 1000))
-    offset = (max(query.page, 1) - 1) * limit
     text = (
         f"SELECT {_RUN_COLS} FROM runs r {sql.join_sql()} WHERE {' AND '.join(where)} "
         f"ORDER BY {', '.join(order)} LIMIT {sql.bind(limit + 1)} OFFSET {sql.bind(offset)}"
     )
-    from noria.store.metadata import RunRecord
+    return text, sql.params
 
-    rows = store.read(text, sql.params)
-    runs = [RunRecord(*r) for r in rows[:limit]]
-    ids = [r.id for r in runs]
-    params, tags = many(store, "params", ids), {}
-    if any(parse_column(x, catalog) is None for x in query.columns):
-        catalog = catalogs.refresh()
-    columns = [c for c in (parse_column(x, catalog) for x in query.columns) if c is not None]
-    if query.columns:
-        metrics = latest(store, ids, [c.key for c in columns if c.kind == "metric"])
-    else:  # the known metric keys that read as quality first: a lookup each, never a scan
-        candidates = sorted(catalog.metrics, key=lambda k: (not _QUALITY.search(k), k))[:24]
-        metrics = latest(store, ids, candidates)
-        columns = default_columns(metrics, params)
-    if any(c.kind == "tag" for c in columns):
-        tags = many(store, "tags", ids)
-    values = {r.id: _values(r.id, columns, metrics, params, tags) for r in runs}
-    if query.parent:
-        total = int(
-            store.read("SELECT COUNT(*) FROM runs WHERE parent_id = :p", {"p": query.parent})[0][0]
+
+def _cached_page(
+    cache: ColumnCache,
+    catalogs: Catalogs,
+    query: RunQuery,
+    sort: Column,
+    limit: int,
+    offset: int,
+) -> list[Any] | None:
+    """The page on the column cache's connection, or ``None`` when it has nothing to offer.
+
+    A sort by a metric or param (outside one search's trials, which are few) walks the sort
+    column's index; filter columns already cached are read from their tables.
+    """
+    sorted_by = sort.kind in ("metric", "param") and not query.parent
+    warm = set(cache.columns())
+    sql = SqlBuilder(sqlite=True, cached=lambda c: cache.table(c) if c in warm else None)
+    where = _where(query, catalogs, sql)
+    if not sorted_by and not sql.uses_cache:
+        return None
+    if sorted_by:
+        table = cache.table(sort, desc=query.desc)
+        way = " DESC" if query.desc else ""
+        text = (
+            f"SELECT {_RUN_COLS} FROM temp.{table} s CROSS JOIN runs r ON r.id = s.run_id "
+            f"{sql.join_sql()} WHERE {' AND '.join(where)} ORDER BY s.rank, s.num{way}, "
+            f"s.txt{way}, s.started{way}, s.run_id "
+            f"LIMIT {sql.bind(limit + 1)} OFFSET {sql.bind(offset)}"
         )
     else:
-        scope = "" if query.trials else " WHERE parent_id IS NULL"
-        total = int(store.read(f"SELECT COUNT(*) FROM runs{scope}")[0][0])
-    return RunPage(runs, columns, values, len(rows) > limit, total, time.perf_counter() - started)
+        direction = "DESC" if query.desc else "ASC"
+        if sort.kind == "attr" and sort.key in _NOT_NULL:
+            order = [f"{e} {direction}" for e in sql.sort_keys(sort)]
+        else:
+            order = [f"({e}) IS NULL, {e} {direction}" for e in sql.sort_keys(sort)]
+        order.append(f"r.started_at {direction}, r.id")
+        text = (
+            f"SELECT {_RUN_COLS} FROM runs r {sql.join_sql()} WHERE {' AND '.join(where)} "
+            f"ORDER BY {', '.join(order)} LIMIT {sql.bind(limit + 1)} OFFSET {sql.bind(offset)}"
+        )
+    return cache.read(text, sql.params)
+
+
+def keys_of(store: MetadataStore, ids: Sequence[str], per_run: int = 500) -> dict[str, list[str]]:
+    """The metric keys of each run (at most ``per_run``, in key order), without reading histories.
+
+    On SQLite a skip scan of the ``(run_id, key)`` index: one lookup per key of each run.
+    """
+    out: dict[str, list[str]] = {}
+    for chunk in _chunks(ids):
+        marks, binds = _in(chunk)
+        if _sqlite(store):
+            sql = (
+                "WITH RECURSIVE k(run_id, key, n) AS (SELECT r.id, (SELECT MIN(m.key) FROM "
+                f"metrics m WHERE m.run_id = r.id), 1 FROM runs r WHERE r.id IN ({marks}) "
+                "UNION ALL SELECT k.run_id, (SELECT MIN(m.key) FROM metrics m WHERE "
+                "m.run_id = k.run_id AND m.key > k.key), k.n + 1 FROM k "
+                "WHERE k.key IS NOT NULL AND k.n < :per) "
+                "SELECT run_id, key FROM k WHERE key IS NOT NULL"
+            )
+        else:
+            sql = f"SELECT DISTINCT run_id, key FROM metrics WHERE run_id IN ({marks})"
+        for run_id, key in store.read(sql, {**binds, "per": per_run}):
+            out.setdefault(run_id, []).append(key)
+    return out
 
 
 def latest(store: MetadataStore, ids: Sequence[str], keys: Sequence[str]) -> dict[str, dict]:
@@ -269,7 +313,7 @@ def default_columns(
     m = Counter(k for v in metrics.values() for k in v)
     p = Counter(k for v in params.values() for k in v if _scalar(v[k]))
     # most common first; among equals, what reads as a model's quality before data counts
-    best_m = sorted(m, key=lambda k: (-m[k], not _QUALITY.search(k), k))[:n_metrics]
+    best_m = sorted(m, key=lambda k: (-m[k], quality_rank(k), k))[:n_metrics]
     best_p = sorted(p, key=lambda k: (-p[k], k))[:n_params]
     return [Column("metric", k) for k in best_m] + [Column("param", k) for k in best_p]
 
@@ -301,47 +345,6 @@ def run_or_404(store: MetadataStore, run_id: str) -> RunRecord:
     if not run_id or len(run_id) > 64:
         raise NotFoundError(f"no run '{run_id[:64]}'")
     return store.get_run(run_id)
-
-
-def metric_keys(store: MetadataStore, run_id: str) -> list[tuple[str, int, float]]:
-    """``(key, points, last value)`` of each metric of a run."""
-    rows = store.read(
-        "SELECT m.key, c.n, m.value FROM (SELECT key, COUNT(*) AS n, MAX(id) AS last FROM "
-        "metrics WHERE run_id = :r GROUP BY key) c JOIN metrics m ON m.id = c.last ORDER BY m.key",
-        {"r": run_id},
-    )
-    return [(r[0], int(r[1]), r[2]) for r in rows]
-
-
-def history(
-    store: MetadataStore, run_id: str, key: str, buckets: int = 400
-) -> list[tuple[float, float, float]]:
-    """``(step, min, max)`` of a metric's history, at most ``buckets`` of them.
-
-    Short histories come back point by point (min == max); long ones are bucketed by step in SQL.
-    """
-    n, lo, hi = store.read(
-        "SELECT COUNT(*), MIN(step), MAX(step) FROM metrics WHERE run_id = :r AND key = :k",
-        {"r": run_id, "k": key},
-    )[0]
-    if not n:
-        return []
-    if n <= 2 * buckets or hi == lo:
-        rows = store.read(
-            "SELECT step, value FROM metrics WHERE run_id = :r AND key = :k ORDER BY step, id",
-            {"r": run_id, "k": key},
-        )
-        if len(rows) > 2 * buckets:  # every point at one step: keep the envelope
-            values = [r[1] for r in rows]
-            return [(float(lo), min(values), max(values))]
-        return [(float(s), v, v) for s, v in rows]
-    width = (hi - lo) / buckets
-    rows = store.read(
-        "SELECT CAST((step - :lo) / :w AS INTEGER) AS b, MIN(step), MIN(value), MAX(value) "
-        "FROM metrics WHERE run_id = :r AND key = :k GROUP BY b ORDER BY b",
-        {"r": run_id, "k": key, "lo": lo, "w": width},
-    )
-    return [(float(r[1]), r[2], r[3]) for r in rows]
 
 
 def artifacts_of(store: MetadataStore, run_id: str) -> list[dict[str, Any]]:

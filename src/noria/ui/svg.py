@@ -19,11 +19,21 @@ from typing import Any
 
 from markupsafe import Markup, escape
 
-__all__ = ["line_chart", "parallel_coordinates", "scatter", "timeline"]
+__all__ = [
+    "bars",
+    "importance",
+    "line_chart",
+    "multi_line_chart",
+    "parallel_coordinates",
+    "scatter",
+    "timeline",
+]
 
 _W, _H = 640, 240
 _PAD = (48, 12, 16, 28)  # left, right, top, bottom
 _BLUE, _ORANGE, _GREY = "#3b6fb6", "#e07b39", "#b8b8b8"
+#: Line colours of overlaid series (colour-blind safe, Okabe-Ito order).
+PALETTE = ("#0072b2", "#e69f00", "#009e73", "#cc79a7", "#56b4e9", "#d55e00", "#000000", "#f0e442")
 
 
 def _fmt(v: float) -> str:
@@ -240,3 +250,77 @@ def timeline(windows: Sequence[dict[str, Any]]) -> Markup:
             "</title></rect>"
         )
     return _svg(parts, "monitored windows over time")
+
+
+def bars(
+    items: Sequence[tuple[str, Any]], label: str, width: int = 220, height: int = 56
+) -> Markup:
+    """A small bar chart (a histogram or the top values of a column); each bar has a tooltip."""
+    counts = [(str(k), float(n)) for k, n in items if _finite([n])]
+    if not counts:
+        return Markup("")
+    most = max(n for _, n in counts) or 1.0
+    step = width / len(counts)
+    parts = []
+    for i, (name, n) in enumerate(counts):
+        h = max(1.0, n / most * (height - 4)) if n else 0.0
+        parts.append(
+            f'<rect x="{i * step + 0.5:.1f}" y="{height - h:.1f}" width="{max(step - 1, 1):.1f}" '
+            f'height="{h:.1f}" fill="{_BLUE}"><title>{escape(name)}: {n:.0f}</title></rect>'
+        )
+    return _svg(parts, f"distribution of {label}", width, height)
+
+
+def multi_line_chart(
+    series: Sequence[tuple[str, Sequence[tuple[float, float, float]]]], label: str
+) -> Markup:
+    """Several histories of one metric on shared axes (one colour per run, a legend below)."""
+    drawn = [(name, pts) for name, pts in series if pts]
+    if not drawn:
+        return Markup("")
+    left, right, top, bottom = _PAD
+    xs = [p[0] for _, pts in drawn for p in pts]
+    x = _Scale(min(xs), max(xs), left, _W - right)
+    y = _Scale(
+        min(p[1] for _, pts in drawn for p in pts),
+        max(p[2] for _, pts in drawn for p in pts),
+        _H - bottom,
+        top,
+    )
+    parts = _frame(x, y, "step", label)
+    legend = []
+    for i, (name, pts) in enumerate(drawn):
+        colour = PALETTE[i % len(PALETTE)]
+        line = " ".join(f"{x(s):.1f},{y((lo + hi) / 2):.1f}" for s, lo, hi in pts)
+        parts.append(
+            f'<polyline points="{line}" fill="none" stroke="{colour}" stroke-width="1.4">'
+            f"<title>{escape(name)}</title></polyline>"
+        )
+        legend.append((name, colour))
+    height = _H + 14 * ((len(legend) + 2) // 3)
+    for i, (name, colour) in enumerate(legend):
+        cx, cy = left + (i % 3) * 200, _H + 10 + 14 * (i // 3)
+        parts.append(
+            f'<rect x="{cx}" y="{cy - 8}" width="10" height="3" fill="{colour}"/>'
+            f'<text x="{cx + 14}" y="{cy - 4}">{escape(name[:28])}</text>'
+        )
+    return _svg(parts, f"{label} of {len(drawn)} runs", _W, height)
+
+
+def importance(items: Sequence[tuple[str, float]], label: str) -> Markup:
+    """Horizontal bars of a share in [0, 1] per name (parameter importance), largest first."""
+    rows = sorted(((n, v) for n, v in items if _finite([v])), key=lambda t: -t[1])
+    if not rows:
+        return Markup('<p class="muted">not enough trials with a score to say</p>')
+    width, bar, text = _W, 16, 180
+    parts = []
+    for i, (name, share) in enumerate(rows):
+        yy = 4 + i * (bar + 4)
+        w = max(0.0, min(share, 1.0)) * (width - text - 60)
+        parts.append(
+            f'<text x="{text - 6}" y="{yy + 12}" text-anchor="end">{escape(name[:28])}</text>'
+            f'<rect x="{text}" y="{yy}" width="{w:.1f}" height="{bar}" fill="{_BLUE}">'
+            f"<title>{escape(name)}: {share:.1%}</title></rect>"
+            f'<text x="{text + w + 4:.1f}" y="{yy + 12}">{share:.0%}</text>'
+        )
+    return _svg(parts, label, width, 8 + len(rows) * (bar + 4))
