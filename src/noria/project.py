@@ -208,14 +208,19 @@ class Project:
             pipeline: any pipeline; the project's own by default.
             params: param values (for the project's pipeline, on top of ``noria.yaml``'s).
             targets: only these steps and what they need.
-            executor: ``local`` or ``processes``; ``noria.yaml``'s (or ``local``) by default.
+            executor: ``local``, ``processes``, ``ray`` or one registered with
+                :func:`~noria.pipeline.executors.register_executor`; ``noria.yaml``'s (or
+                ``local``) by default. Its settings come from its section of ``noria.yaml``
+                (``ray:``).
             observer: receives progress (the CLI's live view).
             fresh: ignore the cache.
             name: the run's name.
 
         Raises:
             PipelineError: the DAG is invalid. StepError: a step failed (the run is recorded).
+            ConfigError: the executor is unknown or its settings are wrong (nothing ran).
         """
+        from noria.pipeline.executors import create_executor
         from noria.pipeline.runner import execute
 
         if pipeline is None:
@@ -225,17 +230,24 @@ class Project:
             params = {**from_spec, **(params or {})}
         spec = self.spec
         pipeline = _with_step_policy(pipeline, spec)
-        return execute(
-            pipeline,
-            metadata=self.metadata,
-            artifacts=self.artifacts,
-            params=params,
-            targets=targets,
-            executor=executor or (spec.executor if spec else "local"),
-            observer=observer,
-            run_name=name,
-            fresh=fresh,
-        )
+        kind = executor or (spec.executor if spec else "local")
+        section = getattr(spec, kind, None) if spec is not None else None
+        settings = section.model_dump() if hasattr(section, "model_dump") else {}
+        runner = create_executor(kind, settings=settings)
+        try:
+            return execute(
+                pipeline,
+                metadata=self.metadata,
+                artifacts=self.artifacts,
+                params=params,
+                targets=targets,
+                executor=runner,
+                observer=observer,
+                run_name=name,
+                fresh=fresh,
+            )
+        finally:
+            runner.shutdown()
 
     def start_run(self, name: str | None = None) -> ActiveRun:
         """Open a manual tracking run on this project (``with project.start_run(): …``)."""
