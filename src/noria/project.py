@@ -223,18 +223,18 @@ class Project:
         from noria.pipeline.executors import create_executor
         from noria.pipeline.runner import execute
 
-        if pipeline is None:
-            pipeline = self.pipeline()
-            taken = {a for s in pipeline.steps.values() for a in s.arguments}
-            from_spec = {k: v for k, v in self.params().items() if k in taken}
-            params = {**from_spec, **(params or {})}
         spec = self.spec
-        pipeline = _with_step_policy(pipeline, spec)
         kind = executor or (spec.executor if spec else "local")
         section = getattr(spec, kind, None) if spec is not None else None
         settings = section.model_dump() if hasattr(section, "model_dump") else {}
-        runner = create_executor(kind, settings=settings)
+        runner = create_executor(kind, settings=settings)  # its settings checked before any work
         try:
+            if pipeline is None:
+                pipeline = self.pipeline()
+                taken = {a for s in pipeline.steps.values() for a in s.arguments}
+                from_spec = {k: v for k, v in self.params().items() if k in taken}
+                params = {**from_spec, **(params or {})}
+            pipeline = _with_step_policy(pipeline, spec)
             return execute(
                 pipeline,
                 metadata=self.metadata,
