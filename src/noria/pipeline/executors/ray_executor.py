@@ -29,6 +29,7 @@ import importlib.util
 import logging
 import os
 import socket
+import sys
 import threading
 from collections.abc import Mapping
 from typing import Any
@@ -37,6 +38,9 @@ from noria.errors import ConfigError, NoriaError
 from noria.pipeline.tasks import Outcome, Task, pack, run_packed
 
 __all__ = ["RayExecutor", "resolve_address"]
+
+#: The address of a local Ray started for a run (Linux): on the loopback.
+LOCAL_NODE_IP = "127.0.0.2"
 
 #: Seconds to wait for a TCP answer when checking ``ray.address``.
 CONNECT_TIMEOUT_S = 3.0
@@ -196,6 +200,10 @@ class RayExecutor:
                 }
                 try:
                     if self.address is None:
+                        if sys.platform.startswith("linux"):
+                            # One machine: Ray talks to itself on the loopback, not on the
+                            # machine's network address (127.0.0.1 it would replace by that).
+                            common["_node_ip_address"] = LOCAL_NODE_IP
                         ray.init(
                             address="local",
                             num_cpus=self.num_cpus,
