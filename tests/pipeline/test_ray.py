@@ -41,7 +41,7 @@ def ray_cluster() -> Iterator[str]:
     is connected to it for the session. Yields the head's address."""
     import ray
 
-    from noria.testing.ray_cluster import local_ray_cluster, wait_for_nodes
+    from noria.testing.ray_cluster import local_ray_cluster
 
     saved = os.environ.get("RAY_AUTH_MODE")
     os.environ["RAY_AUTH_MODE"] = "disabled"  # a throwaway cluster on the loopback
@@ -56,7 +56,7 @@ def ray_cluster() -> Iterator[str]:
         ) as cluster:
             ray.init(address=cluster.address, logging_level="WARNING")
             try:
-                wait_for_nodes(2)
+                cluster.wait_for_nodes()
                 yield cluster.address
             finally:
                 ray.shutdown()

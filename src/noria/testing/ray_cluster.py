@@ -28,12 +28,21 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-__all__ = ["LocalRayCluster", "RayUnavailable", "local_ray_cluster"]
+__all__ = ["LocalRayCluster", "RayUnavailable", "local_ray_cluster", "wait_for_nodes"]
 
 
 #: The nodes' address: on the loopback, but not 127.0.0.1, which Ray replaces by the machine's
 #: network address (traffic would then leave the loopback).
 HOST = "127.0.0.2"
+
+
+#: Ray settings for a busy machine: a node that misses its health checks for a while (the
+#: machine's cores taken by something else) is not declared dead.
+TOLERANT = {
+    "RAY_health_check_period_ms": "5000",
+    "RAY_health_check_timeout_ms": "30000",
+    "RAY_health_check_failure_threshold": "24",
+}
 
 
 class RayUnavailable(RuntimeError):
@@ -100,6 +109,22 @@ class LocalRayCluster:
         """The folder of the head's session logs."""
         return self.folder / "session_latest" / "logs"
 
+    def wait_for_nodes(self, timeout: float = 300.0) -> None:
+        """Wait until every node is alive in the cluster (``ray.init`` done in this process).
+
+        Raises:
+            TimeoutError: not in time, with what each node's ``ray start`` said last.
+        """
+        try:
+            wait_for_nodes(len(self.nodes), timeout)
+        except TimeoutError as exc:
+            said = []
+            for index, proc in enumerate(self.nodes):
+                out = self.folder / f"node{index}.out"
+                tail = out.read_text(errors="replace")[-800:] if out.exists() else ""
+                said.append(f"node {index} (exit {proc.poll()}): {tail}")
+            raise TimeoutError(f"{exc}\n" + "\n".join(said)) from None
+
 
 def _ray_cli() -> list[str]:
     return [sys.executable, "-c", "from ray.scripts.scripts import main; main()"]
@@ -164,7 +189,7 @@ def local_ray_cluster(
     port = _free_port()
     address = f"{HOST}:{port}"
     cluster = LocalRayCluster(address, folder)
-    base = {**os.environ, **(env or {}), "RAY_TMPDIR": str(folder)}
+    base = {**os.environ, **TOLERANT, **(env or {}), "RAY_TMPDIR": str(folder)}
     base.pop("RAY_ADDRESS", None)
     try:
         for index in range(nodes):
@@ -201,15 +226,19 @@ def local_ray_cluster(
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def wait_for_nodes(count: int, timeout: float = 180.0) -> None:
+def wait_for_nodes(count: int, timeout: float = 300.0) -> None:
     """Wait until the connected cluster (``ray.init`` done) has ``count`` live nodes."""
     import ray
 
     deadline = time.monotonic() + timeout
-    alive = 0
+    alive = dead = 0
     while time.monotonic() < deadline:
-        alive = sum(1 for n in ray.nodes() if n.get("Alive"))
+        nodes = ray.nodes()
+        alive = sum(1 for n in nodes if n.get("Alive"))
+        dead = len(nodes) - alive
         if alive >= count:
             return
         time.sleep(0.5)
-    raise TimeoutError(f"{alive} of {count} Ray nodes joined within {timeout:g} s")
+    raise TimeoutError(
+        f"{alive} of {count} Ray nodes alive ({dead} declared dead) within {timeout:g} s"
+    )
