@@ -215,37 +215,49 @@ class Project:
             pipeline: any pipeline; the project's own by default.
             params: param values (for the project's pipeline, on top of ``noria.yaml``'s).
             targets: only these steps and what they need.
-            executor: ``local`` or ``processes``; ``noria.yaml``'s (or ``local``) by default.
+            executor: ``local``, ``processes``, ``ray`` or one registered with
+                :func:`~noria.pipeline.executors.register_executor`; ``noria.yaml``'s (or
+                ``local``) by default. Its settings come from its section of ``noria.yaml``
+                (``ray:``).
             observer: receives progress (the CLI's live view).
             fresh: ignore the cache.
             name: the run's name.
 
         Raises:
             PipelineError: the DAG is invalid. StepError: a step failed (the run is recorded).
+            ConfigError: the executor is unknown or its settings are wrong (nothing ran).
         """
+        from noria.pipeline.executors import create_executor
         from noria.pipeline.runner import execute
 
         own = pipeline is None  # the project's pipeline: its versions get the model tests
-        if pipeline is None:
-            pipeline = self.pipeline()
-            taken = {a for s in pipeline.steps.values() for a in s.arguments}
-            from_spec = {k: v for k, v in self.params().items() if k in taken}
-            params = {**from_spec, **(params or {})}
-            if self.spec is not None and self.spec.tests:
-                self.check_tests()  # before anything is trained
         spec = self.spec
-        pipeline = _with_step_policy(pipeline, spec)
-        result = execute(
-            pipeline,
-            metadata=self.metadata,
-            artifacts=self.artifacts,
-            params=params,
-            targets=targets,
-            executor=executor or (spec.executor if spec else "local"),
-            observer=observer,
-            run_name=name,
-            fresh=fresh,
-        )
+        kind = executor or (spec.executor if spec else "local")
+        section = getattr(spec, kind, None) if spec is not None else None
+        settings = section.model_dump() if hasattr(section, "model_dump") else {}
+        runner = create_executor(kind, settings=settings)  # its settings checked before any work
+        try:
+            if pipeline is None:
+                pipeline = self.pipeline()
+                taken = {a for s in pipeline.steps.values() for a in s.arguments}
+                from_spec = {k: v for k, v in self.params().items() if k in taken}
+                params = {**from_spec, **(params or {})}
+                if spec is not None and spec.tests:
+                    self.check_tests()  # before anything is trained
+            pipeline = _with_step_policy(pipeline, spec)
+            result = execute(
+                pipeline,
+                metadata=self.metadata,
+                artifacts=self.artifacts,
+                params=params,
+                targets=targets,
+                executor=runner,
+                observer=observer,
+                run_name=name,
+                fresh=fresh,
+            )
+        finally:
+            runner.shutdown()
         if own and spec is not None and spec.tests and "registered_model" in result.steps:
             registered = result["registered_model"]
             self.test_version(registered["name"], registered["version"])

@@ -156,6 +156,16 @@ class StoreSpec(_Model):
     artifacts: str = DEFAULT_ARTIFACTS_URL
 
 
+class RaySpec(_Model):
+    """The ``ray`` executor's settings (:mod:`noria.pipeline.executors.ray_executor`)."""
+
+    address: str | None = Field(
+        None, description="auto, ray://HOST:PORT or HOST:PORT; null starts a local Ray per run"
+    )
+    num_cpus: int | None = Field(None, ge=1, description="CPUs of the local Ray (2 by default)")
+    max_retries: int = Field(3, ge=0, description="resubmissions of a step whose worker died")
+
+
 class PromotionSpec(_Model):
     """The gates ``noria promote`` runs before it moves an alias (see :mod:`noria.registry`)."""
 
@@ -404,7 +414,8 @@ class Spec(_Model):
     features: FeaturesSpec = FeaturesSpec()
     models: ModelsSpec = ModelsSpec()
     steps: StepsSpec = StepsSpec()
-    executor: Literal["local", "processes"] = "local"
+    executor: Literal["local", "processes", "ray"] = "local"
+    ray: RaySpec = RaySpec()
     seed: int = 42
     store: StoreSpec = StoreSpec()
     validation: ValidationSpec = ValidationSpec()
@@ -608,7 +619,9 @@ steps:
   retries: 0                      # attempts after a failure, per step
   timeout: null                   # seconds per step attempt
 
-executor: local                   # local | processes
+executor: local                   # local | processes | ray (pip install noria[ray]; see ray:)
+ray:
+  address: null                   # auto | ray://HOST:10001 | HOST:6379; null = a local Ray per run
 seed: 42
 
 validation:

@@ -72,7 +72,7 @@ def run(
     target: Optional[list[str]] = typer.Option(  # noqa: UP045
         None, "--step", help="Run only this step and what it needs (repeatable)."
     ),
-    executor: Optional[str] = typer.Option(None, "--executor", help="local or processes."),  # noqa: UP045
+    executor: Optional[str] = typer.Option(None, "--executor", help="local, processes or ray."),  # noqa: UP045
 ) -> None:
     """Run the project's pipeline: validate, split, features, candidates, evaluate, register."""
     from noria.cli.progress import LiveView

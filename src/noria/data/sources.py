@@ -330,9 +330,7 @@ def _fetch_all(
         raise DataError(_read_error(files, fmt, str(exc), None)) from exc
 
 
-def _read_error(
-    files: list[Path], fmt: str, message: str, types: Mapping[str, str] | None
-) -> str:
+def _read_error(files: list[Path], fmt: str, message: str, types: Mapping[str, str] | None) -> str:
     """A one-line explanation of a DuckDB error while reading ``files``."""
     if fmt == "csv":
         cast = re.search(r"Could not convert string \"(.*?)\" to '?(\w+)'?", message)
@@ -465,7 +463,7 @@ def _not_utf8_message(path: Path, exc: _NotUtf8) -> str:
 _EXPORT = (
     "open it in Excel or LibreOffice Calc and save it with File > Save As > CSV UTF-8, or run "
     "`python -c \"import pandas as pd; pd.read_excel('{path}').to_csv('{stem}.csv', "
-    "index=False)\"`"
+    'index=False)"`'
 )
 
 
@@ -501,8 +499,7 @@ def _check_text(path: Path) -> None:
     else:
         fix = _EXPORT.format(path=path, stem=path.with_suffix(""))
     raise DataError(
-        f"{path}: this is {what}, not a CSV file, although its name ends in '{path.suffix}'; "
-        f"{fix}"
+        f"{path}: this is {what}, not a CSV file, although its name ends in '{path.suffix}'; {fix}"
     )
 
 

@@ -6,9 +6,10 @@ For each step, in an order the DAG allows:
    (:mod:`noria.pipeline.cache`);
 2. on a cache hit, the earlier output's artifact id is taken and the step is recorded as
    ``cached`` — the value itself is loaded only if a step that must run needs it;
-3. otherwise the step runs (with its retries and timeout) on the executor, its output is
-   materialized into the artifact store *by the worker*, and the step run, its artifacts, its
-   lineage, its cache entry and what it logged are recorded.
+3. otherwise the step runs (with its retries and timeout) on the executor
+   (:mod:`noria.pipeline.executors`: threads, processes, Ray), its output is materialized into
+   the artifact store *by the worker* (:mod:`noria.pipeline.tasks`), and the step run, its
+   artifacts, its lineage, its cache entry and what it logged are recorded here, on the driver.
 
 Values pass between steps in memory within one process; the only copy to bytes is the one that
 persists the output. Metadata is written in batches: after any step that took 50 ms or more, and
@@ -20,12 +21,9 @@ entry without its artifact; steps whose records were not yet written simply run 
 from __future__ import annotations
 
 import concurrent.futures as cf
-import contextvars
-import os
-import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from noria import tracking
@@ -33,8 +31,17 @@ from noria.errors import NoriaError, StepError
 from noria.pipeline import materializers
 from noria.pipeline.cache import Fingerprinter
 from noria.pipeline.dag import Pipeline, Plan
+from noria.pipeline.executors import Executor, create_executor
 from noria.pipeline.step import Step
-from noria.store.artifacts import ArtifactStore, open_artifact_store
+from noria.pipeline.tasks import (
+    Outcome,
+    StepContext,
+    Task,
+    current_context,
+    failed_outcome,
+    run_task,
+)
+from noria.store.artifacts import ArtifactStore
 from noria.store.metadata import MetadataStore
 
 __all__ = [
@@ -122,207 +129,22 @@ class RunObserver(Protocol):
     def on_run_end(self, *, result: RunResult) -> None: ...
 
 
-@dataclass
-class StepContext:
-    """What a running step can know about where it runs (``noria.current_context()``)."""
-
-    run_id: str
-    step: str
-    step_run_id: str
-    input_artifacts: dict[str, str]
-    metadata_url: str
-    artifacts_url: str
-    _metadata: MetadataStore | None = field(default=None, repr=False)
-    _artifacts: ArtifactStore | None = field(default=None, repr=False)
-
-    @property
-    def metadata(self) -> MetadataStore:
-        """The run's metadata store (opened in this process on first use)."""
-        if self._metadata is None:
-            self._metadata = MetadataStore(self.metadata_url)
-        return self._metadata
-
-    @property
-    def artifacts(self) -> ArtifactStore:
-        """The run's artifact store."""
-        if self._artifacts is None:
-            self._artifacts = open_artifact_store(self.artifacts_url)
-        return self._artifacts
-
-    def __getstate__(self) -> dict[str, Any]:  # open stores do not cross processes
-        state = {k: getattr(self, k) for k in self.__dataclass_fields__}
-        state["_metadata"] = state["_artifacts"] = None
-        return state
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        for k, v in state.items():
-            object.__setattr__(self, k, v)
-
-
-_context: contextvars.ContextVar[StepContext | None] = contextvars.ContextVar(
-    "noria_step_context", default=None
-)
-
-
-def current_context() -> StepContext:
-    """The context of the step running in this thread.
-
-    Raises:
-        NoriaError: called outside a step.
-    """
-    ctx = _context.get()
-    if ctx is None:
-        raise NoriaError("current_context() is only available inside a running step")
-    return ctx
-
-
 def load_artifact(metadata: MetadataStore, artifacts: ArtifactStore, artifact_id: str) -> Any:
     """An artifact's value, through the materializer recorded for it (hash checked)."""
     record = metadata.artifact(artifact_id)
     return materializers.load(record["materializer"], artifacts.get(artifact_id))
 
 
-# ------------------------------------------------------------------------------ worker side
-
-
-@dataclass
-class _Task:
-    step: Step
-    kwargs: dict[str, Any]  # params, and input values already in memory
-    lazy_inputs: dict[str, tuple[str, str]]  # input -> (artifact id, materializer), to load
-    context: StepContext
-    return_value: bool
-
-
-@dataclass
-class _Outcome:
-    value: Any
-    artifact: dict[str, Any] | None  # id, materializer, type_name, size
-    logs: tracking.LogBuffer
-    attempts: int
-    started_at: float
-    duration: float
-    error: BaseException | None = None
-
-
-def _attempt(step: Step, kwargs: dict[str, Any]) -> Any:
-    if step.timeout is None:
-        return step.func(**kwargs)
-    box: dict[str, Any] = {}
-    ctx = contextvars.copy_context()
-
-    def target() -> None:
-        try:
-            box["value"] = ctx.run(step.func, **kwargs)
-        except BaseException as exc:
-            box["error"] = exc
-
-    thread = threading.Thread(target=target, name=f"noria-step-{step.name}", daemon=True)
-    thread.start()
-    thread.join(step.timeout)
-    if thread.is_alive():
-        # A Python thread cannot be killed: the attempt is abandoned and left to finish alone.
-        raise TimeoutError(f"timed out after {step.timeout:g} s")
-    if "error" in box:
-        raise box["error"]
-    return box["value"]
-
-
-def _work(task: _Task) -> _Outcome:
-    """Run one step with retries, persist its output; runs in a worker thread or process."""
-    ctx = task.context
-    kwargs = dict(task.kwargs)
-    for name, (artifact_id, kind) in task.lazy_inputs.items():
-        kwargs[name] = materializers.load(kind, ctx.artifacts.get(artifact_id))
-    logs = tracking.LogBuffer(ctx.run_id)
-    log_token = tracking.activate(logs, step=ctx.step)
-    ctx_token = _context.set(ctx)
-    started = time.time()
-    t0 = time.perf_counter()
-    attempts = 0
-    try:
-        while True:
-            attempts += 1
-            try:
-                value = _attempt(task.step, kwargs)
-                break
-            except Exception as exc:
-                if attempts > task.step.retries:
-                    return _Outcome(
-                        None, None, logs, attempts, started, time.perf_counter() - t0, exc
-                    )
-        kind, data = materializers.dump(value)
-        artifact_id = ctx.artifacts.put(data)
-        artifact = {
-            "id": artifact_id,
-            "materializer": kind,
-            "type_name": f"{type(value).__module__}.{type(value).__qualname__}",
-            "size": len(data),
-        }
-        return _Outcome(
-            value if task.return_value else None,
-            artifact,
-            logs,
-            attempts,
-            started,
-            time.perf_counter() - t0,
-        )
-    except Exception as exc:  # materializing failed: the step's output cannot be stored
-        return _Outcome(None, None, logs, attempts, started, time.perf_counter() - t0, exc)
-    finally:
-        _context.reset(ctx_token)
-        tracking.deactivate(log_token)
-
-
-def _run_in_context(task: _Task) -> _Outcome:
-    return contextvars.copy_context().run(_work, task)
-
-
-def _pack(task: _Task) -> bytes:
-    """A task as bytes for another process.
-
-    The user's step functions travel by value (cloudpickle), since the module that defined them
-    (a notebook, a test, a file loaded from ``steps.module``) may not be importable there;
-    noria's own steps travel by reference.
-    """
-    import sys
-
-    import cloudpickle
-
-    module_name = getattr(task.step.func, "__module__", None) or ""
-    module = sys.modules.get(module_name)
-    if module is not None and module_name != "__main__" and not module_name.startswith("noria."):
-        cloudpickle.register_pickle_by_value(module)
-    return cloudpickle.dumps(task)
-
-
-def _work_packed(blob: bytes) -> _Outcome:
-    import pickle
-
-    return _work(pickle.loads(blob))
-
-
 # ------------------------------------------------------------------------------ executors
 
 
 class _Inline:
-    """Runs a task in the calling thread (no pool for a single ready step)."""
+    """Runs a task in the calling thread (an in-process executor's single ready step)."""
 
-    def submit(self, task: _Task) -> cf.Future[_Outcome]:
-        future: cf.Future[_Outcome] = cf.Future()
-        future.set_result(_run_in_context(task))
+    def submit(self, task: Task) -> cf.Future[Outcome]:
+        future: cf.Future[Outcome] = cf.Future()
+        future.set_result(run_task(task))
         return future
-
-
-def _make_pool(executor: str, workers: int) -> cf.Executor:
-    if executor == "processes":
-        import multiprocessing
-
-        return cf.ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
-    return cf.ThreadPoolExecutor(workers, thread_name_prefix="noria-step")
-
-
-EXECUTORS = ("local", "processes")
 
 
 # ------------------------------------------------------------------------------ the run
@@ -360,7 +182,7 @@ def execute(
     artifacts: ArtifactStore,
     params: Mapping[str, Any] | None = None,
     targets: Iterable[str] | None = None,
-    executor: str = "local",
+    executor: str | Executor = "local",
     max_workers: int | None = None,
     observer: RunObserver | None = None,
     run_name: str | None = None,
@@ -375,9 +197,12 @@ def execute(
         artifacts: where outputs are stored.
         params: values for the steps' non-step parameters.
         targets: the steps wanted (with what they need); all by default.
-        executor: ``"local"`` (threads in this process; independent branches in parallel) or
-            ``"processes"`` (a pool of processes; steps and values must pickle).
-        max_workers: parallel steps at most; the number of cores by default.
+        executor: the name of a registered executor (``"local"``: threads in this process,
+            independent branches in parallel; ``"processes"``: a pool of processes, steps and
+            values must pickle; ``"ray"``: Ray tasks, see :mod:`noria.pipeline.executors`), or
+            an :class:`~noria.pipeline.executors.Executor`, which the caller shuts down.
+        max_workers: parallel steps at most, for an executor made here from its name; the
+            number of cores by default.
         observer: receives progress.
         run_name: the run's name; the pipeline's by default.
         fresh: ignore the cache (every step runs; the new outputs are cached).
@@ -389,16 +214,12 @@ def execute(
     Raises:
         PipelineError: the DAG is invalid (nothing was run or recorded).
         StepError: a step raised after its retries; the run is recorded as failed.
-        ConfigError: unknown executor.
+        ConfigError: unknown executor, or its settings are wrong (nothing was run or
+            recorded).
     """
-    from noria.errors import ConfigError, did_you_mean
-
-    if executor not in EXECUTORS:
-        raise ConfigError(
-            f"executor '{executor}' is unknown{did_you_mean(executor, EXECUTORS)}; "
-            f"use one of {', '.join(EXECUTORS)}"
-        )
     plan = pipeline.validate(params, targets)
+    owned = isinstance(executor, str)
+    runner = create_executor(executor, max_workers=max_workers) if owned else executor
     run_id = tracking.new_run_id()
     t_start = time.perf_counter()
     metadata.create_run(
@@ -421,15 +242,15 @@ def execute(
         observer=observer,
         run_id=run_id,
         fresh=fresh,
-        in_process=executor == "local",
+        executor=runner,
     )
-    workers = max_workers or os.cpu_count() or 1
     status, error_text, failure = "completed", None, None
     try:
         try:
-            state.drive(lambda: _make_pool(executor, workers))
+            state.drive()
         finally:
-            state.shutdown()
+            if owned:
+                runner.shutdown()
         failure = state.failure
         if failure is not None:
             status, error_text = "failed", str(failure)
@@ -471,7 +292,7 @@ class _RunState:
         observer: RunObserver | None,
         run_id: str,
         fresh: bool,
-        in_process: bool,
+        executor: Executor,
     ) -> None:
         self.plan = plan
         self.pipeline = pipeline
@@ -481,14 +302,14 @@ class _RunState:
         self.observer = observer
         self.run_id = run_id
         self.fresh = fresh
-        self.in_process = in_process
+        self.executor = executor
+        self.in_process = executor.in_process
         self.fingerprinter = Fingerprinter(metadata)
         self.values: dict[str, Any] = {}
         self.artifact_of: dict[str, str] = {}
         self.materializer_of: dict[str, str] = {}
         self.results: dict[str, StepResult] = {}
         self.failure: StepError | None = None
-        self._pool: cf.Executor | None = None
         self._pending = {n: len(plan.inputs[n]) for n in plan.order}
         self._dependents: dict[str, list[str]] = {n: [] for n in plan.order}
         for n in plan.order:
@@ -510,11 +331,12 @@ class _RunState:
 
     # -- scheduling
 
-    def drive(self, make_pool: Callable[[], cf.Executor]) -> None:
+    def drive(self) -> None:
         """Dispatch ready steps until every planned step has ended or one has failed."""
         in_process = self.in_process
+        executor = self.executor
         ready = [n for n in self.plan.order if self._pending[n] == 0]
-        in_flight: dict[cf.Future[_Outcome], tuple[str, str, str, dict[str, str]]] = {}
+        in_flight: dict[cf.Future[Outcome], tuple[str, str, str, Task]] = {}
         inline = _Inline()
         while ready or in_flight:
             while ready and self.failure is None:
@@ -534,33 +356,27 @@ class _RunState:
                 task = self._task(step, step_run_id, dict(inputs))
                 self._notify(name, "running")
                 if in_process and not in_flight and not ready and step.timeout is None:
-                    future = inline.submit(task)
+                    future = inline.submit(task)  # nothing could run beside it: no hand-off
                 else:
-                    if self._pool is None:
-                        self._pool = make_pool()
-                    if in_process:
-                        future = self._pool.submit(_run_in_context, task)
-                    else:
-                        future = self._pool.submit(_work_packed, _pack(task))
-                in_flight[future] = (name, fp, step_run_id, dict(inputs))
+                    try:
+                        future = executor.submit(task)
+                    except Exception as exc:  # e.g. the cluster cannot be reached
+                        future = cf.Future()
+                        future.set_exception(exc)
+                in_flight[future] = (name, fp, step_run_id, task)
             if not in_flight:
                 break
             done, _ = cf.wait(in_flight, return_when=cf.FIRST_COMPLETED)
             for future in done:
-                name, fp, step_run_id, inputs = in_flight.pop(future)
+                name, fp, step_run_id, task = in_flight.pop(future)
                 try:
                     outcome = future.result()
                 except Exception as exc:  # a worker process died or could not pickle
-                    outcome = _Outcome(
-                        None, None, tracking.LogBuffer(self.run_id), 1, time.time(), 0.0, exc
-                    )
+                    outcome = failed_outcome(task, exc)
+                inputs = task.context.input_artifacts
                 ready.extend(self._finished(name, fp, step_run_id, inputs, outcome))
 
-    def shutdown(self) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
-
-    def _task(self, step: Step, step_run_id: str, inputs: dict[str, str]) -> _Task:
+    def _task(self, step: Step, step_run_id: str, inputs: dict[str, str]) -> Task:
         in_process = self.in_process
         kwargs = dict(self.plan.params[step.name])
         lazy: dict[str, tuple[str, str]] = {}
@@ -581,7 +397,7 @@ class _RunState:
             _metadata=self.metadata if in_process else None,
             _artifacts=self.artifacts if in_process else None,
         )
-        return _Task(step, kwargs, lazy, ctx, return_value=in_process)
+        return Task(step, kwargs, lazy, ctx, return_value=in_process)
 
     def _release(self, name: str) -> list[str]:
         ready = []
@@ -638,7 +454,7 @@ class _RunState:
         return self._release(name)
 
     def _finished(
-        self, name: str, fp: str, step_run_id: str, inputs: dict[str, str], outcome: _Outcome
+        self, name: str, fp: str, step_run_id: str, inputs: dict[str, str], outcome: Outcome
     ) -> list[str]:
         step = self.pipeline.steps[name]
         ok = outcome.error is None and outcome.artifact is not None

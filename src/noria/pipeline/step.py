@@ -8,13 +8,14 @@ decided when a :class:`~noria.pipeline.dag.Pipeline` is built from a set of step
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar, overload
 
 from noria.errors import PipelineError
 
-__all__ = ["Step", "as_step", "step"]
+__all__ = ["Step", "as_step", "parse_resources", "step"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 _ATTR = "__noria_step__"
@@ -32,6 +33,9 @@ class Step:
         retries: how many times to try again after an exception.
         timeout: seconds after which a running attempt counts as failed (``None``: no limit).
         cache: whether a matching fingerprint may reuse an earlier output.
+        resources: what one attempt needs where it runs: ``cpu``, ``gpu`` (counts),
+            ``memory`` (bytes) and any custom resource of a cluster; honoured by executors that
+            place tasks (``ray``), ignored by the local ones. Not part of the fingerprint.
     """
 
     name: str
@@ -41,6 +45,60 @@ class Step:
     retries: int = 0
     timeout: float | None = None
     cache: bool = True
+    resources: dict[str, float] = field(default_factory=dict)
+
+
+_UNITS = {
+    "": 1,
+    "b": 1,
+    "kb": 10**3,
+    "mb": 10**6,
+    "gb": 10**9,
+    "tb": 10**12,
+    "kib": 2**10,
+    "mib": 2**20,
+    "gib": 2**30,
+    "tib": 2**40,
+}
+_SIZE = re.compile(r"^\s*([0-9]*\.?[0-9]+)\s*([A-Za-z]*)\s*$")
+
+
+def _bytes(step_name: str, value: object) -> float:
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        number, unit = float(value), ""
+    else:
+        match = _SIZE.match(str(value))
+        if match is None or match.group(2).lower() not in _UNITS:
+            raise PipelineError(
+                f"step '{step_name}': resources memory {value!r} is not a size; write bytes or "
+                "a number with a unit such as '512MB' or '4GiB'"
+            )
+        number, unit = float(match.group(1)), match.group(2).lower()
+    return float(int(number * _UNITS[unit]))
+
+
+def parse_resources(step_name: str, resources: Mapping[str, object] | None) -> dict[str, float]:
+    """Check and normalize a step's ``resources``: counts as floats, ``memory`` in bytes.
+
+    Raises:
+        PipelineError: a value is not a non-negative number (or, for ``memory``, a size).
+    """
+    out: dict[str, float] = {}
+    for key, value in (resources or {}).items():
+        if not isinstance(key, str) or not key:
+            raise PipelineError(f"step '{step_name}': resource names are strings, got {key!r}")
+        if key == "memory":
+            amount = _bytes(step_name, value)
+        elif isinstance(value, (int, float)) and not isinstance(value, bool):
+            amount = float(value)
+        else:
+            raise PipelineError(
+                f"step '{step_name}': resources {key} must be a number, got {value!r}"
+            )
+        if amount < 0:
+            raise PipelineError(f"step '{step_name}': resources {key} must be >= 0, got {value}")
+        out[key] = amount
+    return out
 
 
 def _make(
@@ -50,6 +108,7 @@ def _make(
     retries: int,
     timeout: float | None,
     cache: bool,
+    resources: Mapping[str, object] | None = None,
 ) -> Step:
     if not callable(func):
         raise PipelineError(f"{func!r} is not a function: a step must be a function")
@@ -71,7 +130,8 @@ def _make(
         arguments.append(p.name)
         if p.default is not p.empty:
             defaults[p.name] = p.default
-    return Step(step_name, func, tuple(arguments), defaults, retries, timeout, cache)
+    needs = parse_resources(step_name, resources)
+    return Step(step_name, func, tuple(arguments), defaults, retries, timeout, cache, needs)
 
 
 @overload
@@ -80,7 +140,12 @@ def step(func: F, /) -> F: ...
 
 @overload
 def step(
-    *, name: str | None = None, retries: int = 0, timeout: float | None = None, cache: bool = True
+    *,
+    name: str | None = None,
+    retries: int = 0,
+    timeout: float | None = None,
+    cache: bool = True,
+    resources: Mapping[str, float | str] | None = None,
 ) -> Callable[[F], F]: ...
 
 
@@ -92,6 +157,7 @@ def step(
     retries: int = 0,
     timeout: float | None = None,
     cache: bool = True,
+    resources: Mapping[str, float | str] | None = None,
 ) -> F | Callable[[F], F]:
     """Mark a function as a pipeline step; the function itself is returned unchanged.
 
@@ -103,10 +169,15 @@ def step(
         retries: attempts after the first when the function raises.
         timeout: seconds an attempt may run before it counts as failed.
         cache: ``False`` runs the step every time (e.g. it reads a clock or a live service).
+        resources: what an attempt needs on a cluster, e.g. ``{"cpu": 2, "gpu": 1,
+            "memory": "4GB"}`` (the ``ray`` executor places the task accordingly).
     """
 
     def mark(f: F) -> F:
-        setattr(f, _ATTR, _make(f, name=name, retries=retries, timeout=timeout, cache=cache))
+        made = _make(
+            f, name=name, retries=retries, timeout=timeout, cache=cache, resources=resources
+        )
+        setattr(f, _ATTR, made)
         return f
 
     return mark(func) if func is not None else mark

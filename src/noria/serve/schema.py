@@ -301,9 +301,7 @@ class Signature:
         by_column = list(zip(*data, strict=True))  # transposed in C: a tuple per column
         index = {c: j for j, c in enumerate(columns)}
         absent = (None,) * len(data)
-        values = {
-            name: by_column[index[name]] if name in index else absent for name in self.names
-        }
+        values = {name: by_column[index[name]] if name in index else absent for name in self.names}
         return self._columns(values, len(data), lambda i, c: f"{dw}[{i}] column {c}")
 
     def from_mapping(self, mapping: Any, where: str = "inputs") -> Columns:

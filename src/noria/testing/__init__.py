@@ -6,7 +6,8 @@ pytest class to subclass in your tests, with one fixture to provide:
 - artifact store: :class:`noria.testing.artifact_store.ArtifactStoreSuite`, fixture
   ``artifact_store``;
 - metadata store and its backend: :class:`noria.testing.metadata.MetadataStoreSuite`, fixture
-  ``metadata_store``.
+  ``metadata_store``;
+- executor: :class:`noria.testing.executors.ExecutorSuite`, fixture ``executor``.
 
 Example::
 
