@@ -34,6 +34,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from noria.data.kinds import is_integer_type, kind_of
 from noria.errors import ConfigError, did_you_mean
 from noria.yamlfile import load_yaml
 
@@ -64,12 +65,10 @@ _SEVERITIES = ("error", "warn", "ignore")
 
 def type_of(dtype: str) -> str:
     """The schema type of a DuckDB type (``BIGINT`` → ``integer``, ``VARCHAR`` → ``string``)."""
-    from noria.data.profile import _INTEGER, kind_of
-
     upper = dtype.upper()
     kind = kind_of(upper)
     if kind == "numeric":
-        return "integer" if _INTEGER.match(upper) else "float"
+        return "integer" if is_integer_type(upper) else "float"
     if kind == "boolean":
         return "boolean"
     if kind == "temporal":
@@ -357,7 +356,8 @@ def infer_schema_from_data(
     """
     import duckdb
 
-    from noria.data.profile import open_source, profile_source
+    from noria.data.profiling import profile_source
+    from noria.data.scan import open_source
     from noria.data.validate import count_duplicates
 
     con = duckdb.connect()

@@ -58,7 +58,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from noria.data.profile import DataSource, kind_of, quote
+from noria.data.kinds import kind_of
+from noria.data.scan import DataSource, open_source, quote, run_query
 from noria.data.sqlcheck import checked_expression, sandbox
 from noria.data.sqlcheck import predicate as sql_predicate
 from noria.errors import ConfigError, DataError, did_you_mean
@@ -445,8 +446,6 @@ def validate_file(
     """
     import duckdb
 
-    from noria.data.profile import open_source
-
     con = duckdb.connect()
     try:
         source = open_source(con, path, format=format, base=base)
@@ -472,8 +471,6 @@ def validate_frame(
     Use :meth:`ValidationResult.apply` with the pipeline's policy.
     """
     import duckdb
-
-    from noria.data.profile import open_source
 
     con = duckdb.connect()
     try:
@@ -580,7 +577,7 @@ def _validate(
     # 3. skew against the training profile
     batch_profile = None
     if reference is not None and rows >= MIN_SKEW_ROWS:
-        from noria.data.profile import profile_source
+        from noria.data.profiling import profile_source
 
         shared = [n for n in data_cols if n in reference.columns]
         if shared:
@@ -851,8 +848,6 @@ def _unique_stats(
     is several times faster than DuckDB's hash ``GROUP BY`` over millions of distinct values,
     with the same result. Other types take one ``GROUP BY ... HAVING count(*) > 1``.
     """
-    from noria.data.profile import _run
-
     q = quote(column)
     if _INT64.match(dict(source.columns).get(column, "").upper()):
         sql = f"SELECT {q}::BIGINT AS v FROM {source.relation} WHERE {q} IS NOT NULL"
@@ -867,7 +862,7 @@ def _unique_stats(
         f"[1:{EXAMPLES}] FROM (SELECT {q} AS v, count(*) AS n FROM {source.relation} "
         f"WHERE {q} IS NOT NULL GROUP BY {q} HAVING count(*) > 1)"
     )
-    [(total, top)] = _run(con, sql, source)
+    [(total, top)] = run_query(con, sql, source)
     examples = tuple({column: e["v"], "rows": int(e["n"])} for e in (top or []))
     return int(total), examples
 
@@ -909,9 +904,7 @@ def _duplicate_rows(con: duckdb.DuckDBPyConnection, source: DataSource, cols: Se
         f"SELECT coalesce(sum(n - 1), 0) FROM (SELECT count(*) AS n FROM {source.relation} "
         f"GROUP BY {listing} HAVING count(*) > 1)"
     )
-    from noria.data.profile import _run
-
-    return int(_run(con, sql, source)[0][0])
+    return int(run_query(con, sql, source)[0][0])
 
 
 def _message(

@@ -92,7 +92,8 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
-from noria.data.profile import _GAMMA, _SKETCH_OFFSET, SKETCH_ALPHA, ColumnProfile, Profile
+from noria.data.profile import ColumnProfile, Profile
+from noria.data.sketch import SKETCH_ALPHA, key_values
 from noria.errors import ConfigError, NotFoundError, did_you_mean
 
 __all__ = [
@@ -743,17 +744,6 @@ def _sketch_arrays(col: ColumnProfile) -> tuple[np.ndarray, np.ndarray]:
     return keys[order], counts[order]
 
 
-def _key_values(keys: np.ndarray, lo: Any, hi: Any) -> np.ndarray:
-    """The representative value of each sketch key, clipped to ``[lo, hi]``."""
-    with np.errstate(over="ignore"):
-        v = 2 * np.power(_GAMMA, (np.abs(keys) - _SKETCH_OFFSET).astype(np.float64)) / (_GAMMA + 1)
-    v = np.where(keys < 0, -v, v)
-    v[keys == 0] = 0.0
-    if lo is not None and hi is not None:
-        v = np.clip(v, float(lo), float(hi))
-    return v
-
-
 def _shared_hist(ref: ColumnProfile, cur: ColumnProfile) -> bool:
     a, b = ref.hist, cur.hist
     if not a or not b:
@@ -837,7 +827,7 @@ def _wasserstein(ref: ColumnProfile, cur: ColumnProfile) -> float:
             return _w1(xr, wr, xc, wc)
     kr, cr = _sketch_arrays(ref)
     kc, cc = _sketch_arrays(cur)
-    return _w1(_key_values(kr, ref.min, ref.max), cr, _key_values(kc, cur.min, cur.max), cc)
+    return _w1(key_values(kr, ref.min, ref.max), cr, key_values(kc, cur.min, cur.max), cc)
 
 
 #: The last pair :func:`_bins` binned and its bins (several tests bin the same pair in a row).
@@ -864,7 +854,7 @@ def _bins(ref: ColumnProfile, cur: ColumnProfile) -> tuple[np.ndarray, np.ndarra
 def _rebinned(col: ColumnProfile, ref: ColumnProfile) -> np.ndarray:
     """``col``'s sketch counted into the bins of ``ref``'s histogram (plus below and above)."""
     keys, counts = _sketch_arrays(col)
-    values = _key_values(keys, col.min, col.max)
+    values = key_values(keys, col.min, col.max)
     h = ref.hist
     if not h:  # no reference edges: the sketch buckets themselves (order kept by key)
         return counts
