@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     import duckdb
     import pandas as pd
 
-__all__ = ["DataSource", "open_source", "quote", "read_error", "run_query"]
+__all__ = ["DataSource", "error_line", "open_source", "quote", "read_error", "run_query"]
 
 
 def quote(name: str) -> str:
@@ -145,12 +145,17 @@ def open_source(
     return DataSource(relation, label, columns, tuple(files), numbered)
 
 
-def read_error(source: DataSource, exc: BaseException) -> DataError:
-    """The one-line :class:`DataError` of a DuckDB error met while scanning ``source``."""
+def error_line(exc: BaseException) -> str:
+    """The first meaningful line of a DuckDB error, without its ``... Error:`` prefix."""
     from noria.data import sources as src
 
+    return src._one_line(str(exc))
+
+
+def read_error(source: DataSource, exc: BaseException) -> DataError:
+    """The one-line :class:`DataError` of a DuckDB error met while scanning ``source``."""
     return DataError(
-        f"{source.label}: cannot be read ({src._one_line(str(exc))}); if it is a Parquet "
+        f"{source.label}: cannot be read ({error_line(exc)}); if it is a Parquet "
         "file it may be corrupt or truncated: write it again"
     )
 

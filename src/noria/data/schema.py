@@ -358,7 +358,7 @@ def infer_schema_from_data(
 
     from noria.data.profiling import profile_source
     from noria.data.scan import open_source
-    from noria.data.validate import count_duplicates
+    from noria.data.uniques import count_duplicates
 
     con = duckdb.connect()
     try:
