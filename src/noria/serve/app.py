@@ -61,9 +61,9 @@ from noria.serve.schema import Columns, input_metrics
 from noria.serve.wire import BodyGuard, check_token, error_body
 
 if TYPE_CHECKING:
+    from noria.predlog import PredictionLog
     from noria.project import Project
     from noria.serve.predictor import Prediction, Predictor
-    from noria.serve.predlog import PredictionLog
 
 __all__ = ["ServeSettings", "Server", "create_app", "serve"]
 
@@ -347,9 +347,9 @@ class Server:
         if self.predictor is None:
             self.predictor = self.load()
         if self.settings.log_predictions and self.log is None:
-            from noria.serve.predlog import PredictionLog
+            from noria.predlog import PredictionLog, log_folder
 
-            folder = self.project.home / "predictions" / self.model_name
+            folder = log_folder(self.project.home, self.model_name)
             self.log = PredictionLog(folder, self.model_name).start()
         if self.settings.follow_alias and not self.alias.isdigit() and self._follower is None:
             self._follower = threading.Thread(target=self._follow, name="noria-follow", daemon=True)
