@@ -183,9 +183,9 @@ class Shapes:
 
 
 def _value(kind: str) -> dict[str, Any]:
-    if kind == "number":
+    if kind == "numeric":
         return {"type": ["number", "null"], "minimum": -_FLOAT_MAX, "maximum": _FLOAT_MAX}
-    if kind == "bool":
+    if kind == "boolean":
         return {"type": ["boolean", "null"]}
     return {"type": ["string", "null"]}
 
