@@ -259,7 +259,9 @@ def test_numpy_keys_equal_the_sql_keys() -> None:
     """The sketch, histogram and HLL keys NumPy computes are those of the SQL formulas."""
     import duckdb
 
-    from noria.data import profile as p
+    from noria.data import hll as hll_sketch
+    from noria.data import sketch as log_sketch
+    from noria.data.histogram import bin_sql, bins_of, nice_hist
 
     rng = np.random.default_rng(5)
     x = np.concatenate(
@@ -269,11 +271,12 @@ def test_numpy_keys_equal_the_sql_keys() -> None:
             [0.0, 1e-12, -1e-12, 1.0, -1.0, 2.5, 1e300, -1e300, np.inf, -np.inf],
         ]
     )
-    hist = p._nice_hist(-2000.0, 2000.0, integer=False)
+    hist = nice_hist(-2000.0, 2000.0, integer=False)
     con = duckdb.connect()
     con.register("t", pd.DataFrame({"x": x}))
-    sql = f"SELECT {p._sketch_key('x')}, {p._bin_key('x', hist)}, {p._hll_key('x')}, hash(x) FROM t"
+    keys = f"{log_sketch.key_sql('x')}, {bin_sql('x', hist)}, {hll_sketch.key_sql('x')}"
+    sql = f"SELECT {keys}, hash(x) FROM t"
     sketch, bins, hll, h = (np.array(c) for c in zip(*con.execute(sql).fetchall(), strict=True))
-    assert (p._sketch_keys(x) == sketch).all()
-    assert (p._bin_keys(x, hist) == bins).all()
-    assert (p._hll_keys(h.astype(np.uint64)) == hll).all()
+    assert (log_sketch.keys_of(x) == sketch).all()
+    assert (bins_of(x, hist) == bins).all()
+    assert (hll_sketch.keys_of(h.astype(np.uint64)) == hll).all()

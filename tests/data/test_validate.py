@@ -174,8 +174,9 @@ def test_checks_over_distinct_values_count_as_per_row() -> None:
     """A string column with few values is checked per value; the counts equal a row scan."""
     import duckdb
 
+    from noria.data.check_sql import failure_predicate
     from noria.data.profile import open_source
-    from noria.data.validate import _by_value, _predicate
+    from noria.data.validate import checks_by_value
 
     rng = np.random.default_rng(3)
     n = 60_000
@@ -195,8 +196,8 @@ def test_checks_over_distinct_values_count_as_per_row() -> None:
     con = duckdb.connect()
     source = open_source(con, frame)
     types = dict(source.columns)
-    preds = {i: _predicate(c, types, {}) for i, c in enumerate(checks)}
-    assert set(_by_value(con, source, checks, preds).values()) == {"zip", "plan"}  # not email
+    preds = {i: failure_predicate(c, types, {}) for i, c in enumerate(checks)}
+    assert set(checks_by_value(con, source, checks, preds).values()) == {"zip", "plan"}  # not email
     got = counts(validate_frame(frame, None, checks))
     notna = pd.notna(zips)
     assert got["zip: regex /^[0-9]{5}$/"] == int((zips[notna] == "ABCDE").sum())

@@ -52,8 +52,8 @@ def log_traffic(
 ) -> list[str]:
     """Predict ``frame`` with the champion in requests of ``batch`` rows, logged as the server
     logs them (one segment per call); the request ids."""
+    from noria.predlog import PredictionLog
     from noria.serve.predictor import Predictor
-    from noria.serve.predlog import PredictionLog
 
     predictor = Predictor.load(project.metadata, project.artifacts, f"{model}@champion")
     log = PredictionLog(project.home / "predictions" / model, model)

@@ -1,5 +1,6 @@
 """Drift from profiles: real shifts flagged, random splits not, null-rate jumps, edge cases, the
-shared suite of every drift test, configuration errors and the JSON round trip.
+shipped suite (noria.testing.drift) over every registered drift test and a user's own,
+configuration errors and the JSON round trip.
 
 Data: scikit-learn's bundled Wisconsin breast cancer table (569 rows, 30 measurements; benign
 and malignant tumours differ in size, a real shift) and the Palmer penguins (species live on
@@ -14,7 +15,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from noria.data.profile import Profile, profile_data
+from noria.data.profile import ColumnProfile, Profile, profile_data
 from noria.errors import ConfigError, NotFoundError
 from noria.monitor.drift import (
     DEFAULT_THRESHOLDS,
@@ -22,9 +23,10 @@ from noria.monitor.drift import (
     ColumnDrift,
     DriftConfig,
     DriftReport,
-    DriftTest,
     compare,
+    register_drift_test,
 )
+from noria.testing.drift import DriftTestSuite, check_drift_test
 
 MEASURES = ["mean radius", "mean texture", "mean smoothness", "worst area", "mean symmetry"]
 
@@ -292,41 +294,48 @@ def test_columns_subset_and_unknown_names(cancer: pd.DataFrame) -> None:
 # ------------------------------------------------------------------------- the tests
 
 
-@pytest.fixture(scope="module")
-def suite_profiles(penguins: pd.DataFrame) -> tuple[Profile, Profile, Profile]:
-    """Adelie penguins, more Adelie penguins (the same distribution), Gentoo penguins."""
-    adelie = penguins[penguins.species == "Adelie"]
-    gentoo = penguins[penguins.species == "Gentoo"]
-    reference = profile_data(resample(adelie, 5000, 1))
-    same = profile_data(resample(adelie, 5000, 2), reference=reference)
-    other = profile_data(resample(gentoo, 5000, 3), reference=reference)
-    return reference, same, other
-
-
 @pytest.mark.parametrize("name", sorted(TESTS))
-def test_every_drift_test_passes_the_shared_suite(
-    name: str, suite_profiles: tuple[Profile, Profile, Profile]
-) -> None:
-    test = TESTS[name]
-    assert isinstance(test, DriftTest) and test.name == name and test.kinds
-    threshold = DEFAULT_THRESHOLDS[name]
+def test_every_registered_drift_test_passes_the_shipped_suite(name: str) -> None:
+    check_drift_test(TESTS[name])
 
-    def drifts(stat: float, p: float | None) -> bool:
-        return p < threshold if p is not None else stat > threshold
 
-    reference, same, other = suite_profiles
-    column = {"numeric": "body_mass_g", "string": "island", "boolean": None}
-    for kind in test.kinds:
-        if column.get(kind) is None:
-            continue
-        col = column[kind]
-        stat, p = test(reference[col], reference[col])  # identical: nothing at all
-        assert stat == pytest.approx(0.0, abs=1e-12) and (p is None or p == pytest.approx(1))
-        stat, p = test(reference[col], same[col])  # the same distribution
-        assert np.isfinite(stat) and not drifts(stat, p)
-        stat, p = test(reference[col], other[col])  # another species
-        assert np.isfinite(stat) and drifts(stat, p)
-        assert p is None or 0 <= p <= 1
+class Squared:
+    """A user's own test: the squared difference of the means over the reference's variance."""
+
+    name = "mean_shift"
+    kinds = ("numeric",)
+    threshold = 0.05
+    p_value = False
+
+    def __call__(self, ref: ColumnProfile, cur: ColumnProfile) -> tuple[float, float | None]:
+        if ref.mean is None or cur.mean is None or not ref.std:
+            return 0.0, None
+        return (cur.mean - ref.mean) ** 2 / ref.std**2, None
+
+
+class TestAUsersOwnDriftTest(DriftTestSuite):
+    @pytest.fixture
+    def drift_test(self) -> Squared:
+        return Squared()
+
+
+def test_a_registered_test_is_reported_and_can_decide(cancer: pd.DataFrame) -> None:
+    register_drift_test(Squared())
+    try:
+        assert "mean_shift" in DEFAULT_THRESHOLDS and "null_rate" not in DEFAULT_THRESHOLDS
+        config = DriftConfig(numeric_test="mean_shift", thresholds={"mean_shift": 0.5})
+        report = compare(*profiles(cancer[cancer.target], cancer[~cancer.target]), config)
+        radius = report.columns["mean radius"]
+        assert radius.test == "mean_shift" and radius.drifted and "mean_shift" in radius.stats
+        assert radius.reason.startswith("mean_shift ") and radius.threshold == 0.5
+        with pytest.raises(ConfigError, match="registered already"):
+            register_drift_test(Squared())
+    finally:
+        TESTS.pop("mean_shift")
+    with pytest.raises(ConfigError, match="is not a drift test"):
+        register_drift_test(object())  # type: ignore[arg-type]
+    with pytest.raises(ConfigError, match="numeric_test: unknown test 'mean_shift'"):
+        DriftConfig(numeric_test="mean_shift")
 
 
 # ------------------------------------------------------------------------- config and JSON
@@ -336,7 +345,7 @@ def test_every_drift_test_passes_the_shared_suite(
     ("kwargs", "message"),
     [
         ({"numeric_test": "kss"}, r"numeric_test: unknown test 'kss' \(did you mean 'ks'\?\)"),
-        ({"categorical_test": "ks"}, "categorical_test: unknown test 'ks'.*auto, chi2, psi, js"),
+        ({"categorical_test": "ks"}, "categorical_test: unknown test 'ks'.*auto, psi, js, chi2"),
         ({"thresholds": {"pis": 0.1}}, r"thresholds.pis: unknown test \(did you mean 'psi'\?\)"),
         ({"thresholds": {"psi": -1}}, "thresholds.psi: -1 is not a positive number"),
         ({"thresholds": {"ks": 5}}, "thresholds.ks: 5 is a p-value threshold"),

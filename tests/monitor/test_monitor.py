@@ -13,8 +13,8 @@ from typing import ClassVar
 import pandas as pd
 import pytest
 
-from noria.monitor.logs import log_folder
 from noria.monitor.monitor import run_monitor
+from noria.predlog import log_folder
 from noria.project import Project
 from tests.conftest import cli
 from tests.monitor.conftest import log_traffic, penguins

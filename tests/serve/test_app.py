@@ -10,8 +10,8 @@ from typing import Any
 import httpx
 import pytest
 
+from noria.predlog import read_log
 from noria.registry import promote
-from noria.serve.predlog import read_segments
 
 from .conftest import ROW, LiveServer, register
 
@@ -156,7 +156,7 @@ def test_metrics_batching_and_prediction_log(live: LiveServer) -> None:
     batches = int(text.split("\nnoria_predict_batches_total ")[1].split()[0])
     assert batches <= 200
     live.server.log.flush()
-    table = read_segments(live.project.home / "predictions" / "penguins")
+    table = read_log(live.project.home / "predictions" / "penguins")
     assert table.num_rows == 200
     names = table.column_names
     for col in (

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from noria.serve.predlog import PredictionLog, read_segments
+from noria.predlog import PredictionLog, read_log
 
 
 def _cols(n: int, **extra: np.ndarray) -> dict[str, np.ndarray]:
@@ -24,7 +24,7 @@ def test_segments_of_mixed_requests_and_versions(tmp_path: Path) -> None:
     log.append("one", 1, _cols(1), ["yes"], np.array([[0.1, 0.9]]), classes, 1.0)
     log.append("v2", 2, _cols(2, z=np.ones(2)), ["no", "no"], np.full((2, 2), 0.5), classes, 3.0)
     log.flush()
-    table = read_segments(tmp_path).to_pydict()
+    table = read_log(tmp_path).to_pydict()
     assert table["request_id"] == ["r0", "r1", "r2", "b", "b", "b", "one", "v2", "v2"]
     assert table["row"] == [0, 0, 0, 0, 1, 2, 0, 0, 1]
     assert table["version"] == [1, 1, 1, 1, 1, 1, 1, 2, 2]
@@ -55,7 +55,7 @@ def test_requests_logged_from_their_values_as_from_their_arrays(tmp_path: Path) 
         given = one if use_values else one.values
         log.append("one", 1, given, ["yes"], np.array([[0.2, 0.8]]), classes, 1.0)
         log.flush()
-        tables.append(read_segments(log.folder).drop_columns(["time"]))
+        tables.append(read_log(log.folder).drop_columns(["time"]))
     assert tables[0].schema == tables[1].schema
     got, expected = (t.to_pandas() for t in tables)
     assert got.equals(expected)  # NaN equal to NaN
@@ -74,12 +74,31 @@ def test_the_log_does_not_import_pandas(tmp_path: Path) -> None:
 import sys
 import numpy as np
 from pathlib import Path
-from noria.serve.predlog import PredictionLog, read_segments
+from noria.predlog import PredictionLog, read_log
 log = PredictionLog(Path({str(tmp_path)!r}), "m").start()
 log.append("r", 1, {{"x": np.ones(1)}}, ["a"], np.ones((1, 1)), ["a"], 1.0)
 log.close()
 assert "pandas" not in sys.modules, "pandas was imported"
-assert read_segments(Path({str(tmp_path)!r})).to_pandas()["input.x"].tolist() == [1.0]
+assert read_log(Path({str(tmp_path)!r})).to_pandas()["input.x"].tolist() == [1.0]
 """
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr[-2000:]
+
+
+def test_one_module_names_writes_and_reads_the_segments(tmp_path: Path) -> None:
+    """The writer's segments are the ones the readers list, in the order written."""
+    from noria.predlog import log_folder, read_segments, segment_paths, split_windows
+
+    folder = log_folder(tmp_path, "m")
+    log = PredictionLog(folder, "m").start()
+    for i in range(3):
+        log.append(f"r{i}", 1, {"x": np.full(i + 1, float(i))}, ["a"] * (i + 1), None, [], 1.0)
+        log.flush()
+    log.close()
+    paths = segment_paths(folder)
+    segments, warnings = read_segments(folder)
+    assert not warnings and [s.name for s in segments] == [p.name for p in paths]
+    assert [s.rows for s in segments] == [1, 2, 3]
+    ids = read_log(folder).column("request_id").to_pylist()
+    assert ids == ["r0", "r1", "r1", "r2", "r2", "r2"]
+    assert [[s.rows for s in w] for w in split_windows(segments, 3)] == [[1, 2], [3]]

@@ -15,8 +15,8 @@ import httpx
 import numpy as np
 import pytest
 
+from noria.predlog import PredictionLog, read_log
 from noria.project import Project
-from noria.serve.predlog import PredictionLog, read_segments
 
 from .conftest import ROW, LiveServer
 
@@ -72,7 +72,7 @@ def test_sigterm_logs_every_answered_prediction(served_project: Project) -> None
     finally:
         if proc.poll() is None:
             proc.kill()
-    table = read_segments(served_project.home / "predictions" / "penguins")
+    table = read_log(served_project.home / "predictions" / "penguins")
     assert table.num_rows == 50
 
 
@@ -99,7 +99,7 @@ def test_a_failed_write_keeps_the_rows_and_says_so(
     assert not list(tmp_path.iterdir())  # no partial segment, no temporary file
     full[0] = False
     assert log.flush() is not None
-    table = read_segments(tmp_path)
+    table = read_log(tmp_path)
     assert table["request_id"].to_pylist() == [f"r{i}" for i in range(400)]  # in order
     assert log.health()["status"] == "ok" and log.written_rows == 400 and log.pending == 0
     assert "noria_prediction_log_failing 0" in log.metrics_lines()
@@ -138,7 +138,7 @@ def test_server_reports_a_failing_log(
         assert ready.status_code == 200
         assert ready.json()["prediction_log"]["status"] == "failing"
         full[0] = False
-    table = read_segments(served_project.home / "predictions" / "penguins")
+    table = read_log(served_project.home / "predictions" / "penguins")
     assert table.num_rows == 5  # written at the stop
 
 
@@ -212,11 +212,11 @@ def test_a_real_full_disk_then_space_again(tiny_disk: Path) -> None:
     filler.unlink()
     log.close()
     assert log.written_rows == 200 and log.dropped == 0
-    assert read_segments(tiny_disk / "log").num_rows == 200
+    assert read_log(tiny_disk / "log").num_rows == 200
 
 
 def test_start_removes_stale_temporary_segments_only(tmp_path: Path) -> None:
-    from noria.serve import predlog
+    from noria.predlog import writer as predlog
 
     stale, fresh = tmp_path / ".segment-a.tmp", tmp_path / ".segment-b.tmp"
     stale.write_bytes(b"half")

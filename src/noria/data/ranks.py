@@ -1,6 +1,6 @@
 """A mergeable rank sketch (KLL) for the quantiles of a profile's numeric columns.
 
-Why a second sketch next to the log-bucket one of :mod:`noria.data.profile`: that sketch has
+Why a second sketch next to the log-bucket one of :mod:`noria.data.sketch`: that sketch has
 *relative* accuracy (1 % of the value), which says nothing useful about a column whose range is
 small next to its magnitude: the years 2003 to 2010 all fall in one or two buckets (1 % of 2,000
 is 20 years), and so do epoch seconds over a month or prices of 1,000,000 plus a few units. The
@@ -27,7 +27,8 @@ Everything is NumPy on whole batches: the cost of a batch is a sort of it (plus 
 it, each nearly sorted already), which is cheaper than the other parts of the numbers pass.
 
 Not here: the log-bucket sketch (relative accuracy, fixed keys shared by every profile, which the
-drift tests compare bucket by bucket) and the histogram: :mod:`noria.data.profile`.
+drift tests compare bucket by bucket) and the histogram: :mod:`noria.data.sketch` and
+:mod:`noria.data.histogram`.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Column names noria keeps for itself, refused as feature names at ``noria init`` and ``run``.
 
-The prediction log (:mod:`noria.serve.predlog`) stores a request's features as
+The prediction log (:mod:`noria.predlog`) stores a request's features as
 ``input.<name>`` and the model's outputs as ``output.prediction`` and ``output.proba.<class>``;
 monitoring reads a window's features back under their own names, next to the outputs. A feature
 named ``output.prediction`` then gave two columns of one name, and ``noria monitor`` failed with

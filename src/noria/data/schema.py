@@ -34,6 +34,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from noria.data.kinds import NUMERIC, STRING, ColumnKind, is_integer_type, kind_of, kind_of_dtype
 from noria.errors import ConfigError, did_you_mean
 from noria.yamlfile import load_yaml
 
@@ -64,12 +65,10 @@ _SEVERITIES = ("error", "warn", "ignore")
 
 def type_of(dtype: str) -> str:
     """The schema type of a DuckDB type (``BIGINT`` → ``integer``, ``VARCHAR`` → ``string``)."""
-    from noria.data.profile import _INTEGER, kind_of
-
     upper = dtype.upper()
     kind = kind_of(upper)
     if kind == "numeric":
-        return "integer" if _INTEGER.match(upper) else "float"
+        return "integer" if is_integer_type(upper) else "float"
     if kind == "boolean":
         return "boolean"
     if kind == "temporal":
@@ -357,8 +356,9 @@ def infer_schema_from_data(
     """
     import duckdb
 
-    from noria.data.profile import open_source, profile_source
-    from noria.data.validate import count_duplicates
+    from noria.data.profiling import profile_source
+    from noria.data.scan import open_source
+    from noria.data.uniques import count_duplicates
 
     con = duckdb.connect()
     try:
@@ -389,16 +389,9 @@ def infer_schema_from_data(
 MAX_SIGNATURE_VALUES = 1000
 
 
-def dtype_kind(dtype: str) -> str:
-    """``number``, ``string``, ``bool`` or ``datetime`` for a pandas dtype string."""
-    d = dtype.lower()
-    if d.startswith(("float", "int", "uint", "timedelta")):
-        return "number"
-    if d in ("bool", "boolean"):
-        return "bool"
-    if d.startswith("datetime"):
-        return "datetime"
-    return "string"
+def dtype_kind(dtype: str) -> ColumnKind:
+    """The kind of a pandas dtype string (:func:`noria.data.kinds.kind_of_dtype`)."""
+    return kind_of_dtype(dtype)
 
 
 def signature_of(frame: Any, plan: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
@@ -435,12 +428,12 @@ def signature_of(frame: Any, plan: Mapping[str, Any] | None = None) -> list[dict
             formats = [str(f) for f in date_formats[str(name)]]
             entry["formats"] = formats
             entry["dayfirst"] = _dayfirst(formats)
-        elif name in numeric and kind == "number":
+        elif name in numeric and kind == NUMERIC:
             values = pd.to_numeric(series, errors="coerce").astype("float64")
             lo, hi = values.min(), values.max()
             if pd.notna(lo) and pd.notna(hi) and math.isfinite(lo) and math.isfinite(hi):
                 entry["min"], entry["max"] = _plain_number(lo), _plain_number(hi)
-        elif name in categorical and kind == "string":
+        elif name in categorical and kind == STRING:
             distinct = series.dropna().astype(str).unique()
             if len(distinct) <= MAX_SIGNATURE_VALUES:
                 entry["values"] = sorted(str(v) for v in distinct)

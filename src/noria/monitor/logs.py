@@ -1,7 +1,7 @@
 """The prediction log, read exactly once: which segments are new, and recording them as read.
 
 The server writes ``.noria/predictions/<model>/segment-<time>-<hash>.parquet`` segments that are
-never rewritten (:mod:`noria.serve.predlog`); a name holds the hash of the segment's bytes and is
+never rewritten (:mod:`noria.predlog`); a name holds the hash of the segment's bytes and is
 never reused, so recording a name records that content: a segment deleted by a clean-up and a
 new one written after a restart never share a name (older versions numbered segments
 ``segment-NNNNNN.parquet`` from zero in each empty folder, and a new segment could take the name of
@@ -17,7 +17,9 @@ A segment that cannot be read (cut off mid-write by a crash of a writer that did
 temporary-name protocol, a half-copied file) is skipped with a warning and stays unread: it is
 picked up by a later run once it is complete.
 
-Not here: what a window is judged by (:mod:`noria.monitor.monitor`), labels
+Not here: the log's folder, names and reading (:mod:`noria.predlog`; :class:`Segment`,
+:func:`log_folder`, :func:`segment_paths`, :func:`read_segments` and :func:`split_windows` are
+re-exported here), what a window is judged by (:mod:`noria.monitor.monitor`), labels
 (:mod:`noria.monitor.labels`).
 """
 
@@ -25,15 +27,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from noria.errors import StoreError, UserError
+from noria.errors import StoreError
+from noria.predlog.layout import log_folder, segment_paths
+from noria.predlog.reader import Segment, read_segments, split_windows
 
 if TYPE_CHECKING:
-    import pyarrow as pa
-
     from noria.store.metadata import MetadataStore
 
 __all__ = [
@@ -49,55 +50,6 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True)
-class Segment:
-    """One readable, not yet monitored segment of a prediction log.
-
-    Attributes:
-        name: Its file name (``segment-<time>-<hash>.parquet``).
-        table: Its rows (a pyarrow table).
-    """
-
-    name: str
-    table: pa.Table
-
-    @property
-    def rows(self) -> int:
-        """Rows of the segment."""
-        return int(self.table.num_rows)
-
-
-def log_folder(home: Path, model: str) -> Path:
-    """Where the prediction log of ``model`` lives under a project's ``.noria`` folder.
-
-    Raises:
-        UserError: ``model`` is not a plain name (a path separator or ``..`` would put the log
-            outside ``.noria/predictions``).
-    """
-    if not model or model in (".", "..") or any(c in model for c in "/\\\0"):
-        raise UserError(
-            f"'{model}' is not a model name (no '/', '\\' or '..'); `noria models` lists them"
-        )
-    return Path(home) / "predictions" / model
-
-
-def _order(path: Path) -> tuple[int, str] | None:
-    """Sort key of a segment's name: its time (or number, for older logs); ``None`` if not one."""
-    stamp, _, digest = path.stem.removeprefix("segment-").partition("-")
-    if not stamp.isdigit() or (digest and not all(c in "0123456789abcdef" for c in digest)):
-        return None
-    return int(stamp), digest
-
-
-def segment_paths(folder: Path) -> list[Path]:
-    """Every complete segment of a prediction log's folder, oldest first (none if no folder).
-
-    ``segment-<time>-<hash>.parquet`` by time; older logs' ``segment-NNNNNN.parquet`` first.
-    """
-    keyed = [(key, p) for p in Path(folder).glob("segment-*.parquet") if (key := _order(p))]
-    return [p for _, p in sorted(keyed)]
-
-
 def pending_segments(metadata: MetadataStore, folder: Path, model: str) -> list[str]:
     """Names of the segments of ``folder`` that no monitor window has consumed, oldest first."""
     if not folder.is_dir():
@@ -109,45 +61,6 @@ def pending_segments(metadata: MetadataStore, folder: Path, model: str) -> list[
         )
     }
     return [p.name for p in segment_paths(folder) if p.name not in done]
-
-
-def read_segments(folder: Path, names: Sequence[str]) -> tuple[list[Segment], list[str]]:
-    """Read the named segments; ``(readable segments, one warning per unreadable one)``."""
-    import pyarrow.parquet as pq
-
-    segments: list[Segment] = []
-    warnings: list[str] = []
-    for name in names:
-        path = folder / name
-        try:
-            table = pq.read_table(path)
-        except Exception as exc:
-            first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-            warnings.append(
-                f"{path}: cannot be read ({first}); skipped, it is read once it is complete"
-            )
-            continue
-        segments.append(Segment(name, table))
-    return segments, warnings
-
-
-def split_windows(segments: Sequence[Segment], max_rows: int) -> list[list[Segment]]:
-    """Group segments, in order, into windows of at most ``max_rows`` rows (whole segments).
-
-    A segment larger than ``max_rows`` is a window on its own.
-    """
-    windows: list[list[Segment]] = []
-    current: list[Segment] = []
-    rows = 0
-    for segment in segments:
-        if current and rows + segment.rows > max_rows:
-            windows.append(current)
-            current, rows = [], 0
-        current.append(segment)
-        rows += segment.rows
-    if current:
-        windows.append(current)
-    return windows
 
 
 def commit_window(

@@ -1,8 +1,8 @@
 """A monitor pass: new prediction-log windows against the training profile, and live metrics.
 
-:func:`run_monitor` reads the segments of a model's prediction log that no window has consumed
-(:mod:`noria.monitor.logs`), groups them into windows of at most ``monitor.window_rows`` rows,
-and for each window:
+:func:`run_monitor` reads the segments of a model's prediction log (:mod:`noria.predlog`) that
+no window has consumed (:mod:`noria.monitor.logs`), groups them into windows of at most
+``monitor.window_rows`` rows, and for each window:
 
 1. profiles the logged inputs and predictions on the reference's histogram edges
    (:func:`noria.data.profile.profile_data` with ``reference=``): one pass, O(window);
@@ -293,13 +293,8 @@ def run_monitor(
     from noria.data.profile import profile_data
     from noria.errors import StoreError
     from noria.monitor.drift import compare
-    from noria.monitor.logs import (
-        commit_window,
-        log_folder,
-        pending_segments,
-        read_segments,
-        split_windows,
-    )
+    from noria.monitor.logs import commit_window, pending_segments
+    from noria.predlog import log_folder, read_segments, split_windows
     from noria.registry import known_model
 
     spec = project.spec
@@ -388,7 +383,8 @@ def labelled(
     """The labelled predictions of the monitored windows (with the logged ``columns`` asked
     for), and ``{segment name: window id}``."""
     from noria.monitor.labels import labelled_predictions
-    from noria.monitor.logs import log_folder, window_of_segments
+    from noria.monitor.logs import window_of_segments
+    from noria.predlog import log_folder
 
     window_of = window_of_segments(project.metadata, model)
     folder = log_folder(project.home, model)

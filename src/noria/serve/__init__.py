@@ -8,7 +8,7 @@
   :mod:`noria.serve.mlflow_api` (``/invocations``) and :mod:`noria.serve.oip` (``/v2``, with
   binary tensors), the HTTP plumbing they share :mod:`noria.serve.wire`, and the OpenAPI
   document and docs :mod:`noria.serve.openapi`;
-- :mod:`noria.serve.predlog` logs every prediction to append-only Parquet segments;
+- every prediction is logged to append-only Parquet segments (:mod:`noria.predlog`);
 - :mod:`noria.serve.batch` scores files (``noria predict``).
 
 Not here: training, the registry's rules (:mod:`noria.registry`), monitoring.

@@ -28,9 +28,13 @@ The alias is followed: a thread polls the registry every ``poll_seconds``; when 
 the new version is loaded in that thread and swapped in with one assignment. Requests already
 checked against the old version finish on it, so no request fails during a swap.
 
-The wire protocols live in their own modules (:mod:`noria.serve.noria_api`,
-:mod:`noria.serve.mlflow_api`, :mod:`noria.serve.oip`), the HTTP plumbing they share in
-:mod:`noria.serve.wire`, the OpenAPI document and ``/docs`` in :mod:`noria.serve.openapi`.
+This module is the server's core: :class:`Server` (the state: predictor, log, alias follower),
+:func:`create_app` and :func:`serve`. The wire protocols live in their own modules
+(:mod:`noria.serve.noria_api`, :mod:`noria.serve.mlflow_api`, :mod:`noria.serve.oip`), the HTTP
+plumbing they share in :mod:`noria.serve.wire`, the OpenAPI document and ``/docs`` in
+:mod:`noria.serve.openapi`, micro-batching in :mod:`noria.serve.batching`, ``/metrics`` in
+:mod:`noria.serve.metrics`, the settings and the exposure check in :mod:`noria.serve.settings`
+(re-exported here).
 
 Security: the server binds 127.0.0.1 unless told otherwise, and refuses another address without
 a token unless told ``insecure``; when ``NORIA_TOKEN`` is set every route but the health checks
@@ -41,257 +45,39 @@ otherwise). Request headers must arrive within ``header_timeout_s`` and a body w
 
 from __future__ import annotations
 
-import asyncio
-import bisect
-import os
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
 import orjson
 from fastapi import FastAPI, Request  # at module level: FastAPI resolves route annotations here
 from fastapi.responses import Response
 
-from noria.errors import NoriaError, Unauthorized, UserError
-from noria.serve.schema import Columns, input_metrics
+from noria.errors import NoriaError, Unauthorized
+from noria.serve.batching import THREAD_ROWS, MicroBatcher
+from noria.serve.metrics import Metrics
+from noria.serve.settings import ServeSettings, exposure, settings_from_project
 from noria.serve.wire import BodyGuard, check_token, error_body
 
 if TYPE_CHECKING:
+    from noria.predlog import PredictionLog
     from noria.project import Project
     from noria.serve.predictor import Prediction, Predictor
-    from noria.serve.predlog import PredictionLog
+    from noria.serve.schema import Columns
 
-__all__ = ["ServeSettings", "Server", "create_app", "serve"]
-
-#: Batches of at least this many rows are predicted in a worker thread, not on the event loop.
-THREAD_ROWS = 256
-
-
-@dataclass
-class ServeSettings:
-    """How the server serves; ``noria.yaml``'s ``serve:`` section, or these defaults."""
-
-    reference: str
-    host: str = "127.0.0.1"
-    port: int = 8000
-    max_body_mb: float = 16.0
-    max_batch_rows: int = 2048
-    batch_window_ms: float = 0.0
-    extra_columns: str = "reject"
-    log_predictions: bool = True
-    follow_alias: bool = True
-    poll_seconds: float = 1.0
-    onnx: str = "auto"
-    token: str | None = field(default_factory=lambda: os.environ.get("NORIA_TOKEN") or None)
-    body_timeout_s: float = 60.0
-    header_timeout_s: float = 10.0
-    insecure: bool = False
-
-
-# --------------------------------------------------------------------------- metrics
-
-_BUCKETS = (0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
-
-
-class Metrics:
-    """Counters and histograms in Prometheus's text format (no client library needed)."""
-
-    def __init__(self) -> None:
-        self.requests: dict[tuple[str, int], int] = {}
-        self.latency: dict[str, list[int]] = {}
-        self.latency_sum: dict[str, float] = {}
-        self.rows = 0
-        self.batches = 0
-        self.batch_rows: list[int] = [0] * 8  # 1, 2-3, 4-7, … 128+
-        self.swaps = 0
-        self.swap_errors = 0
-        self.started = time.time()
-
-    def observe(self, route: str, status: int, seconds: float) -> None:
-        """Count one request."""
-        key = (route, status)
-        self.requests[key] = self.requests.get(key, 0) + 1
-        counts = self.latency.get(route)
-        if counts is None:
-            counts = self.latency[route] = [0] * (len(_BUCKETS) + 1)
-            self.latency_sum[route] = 0.0
-        counts[bisect.bisect_left(_BUCKETS, seconds)] += 1
-        self.latency_sum[route] += seconds
-
-    def batch(self, rows: int) -> None:
-        """Count one predict call of ``rows`` rows."""
-        self.batches += 1
-        self.rows += rows
-        self.batch_rows[min(rows.bit_length() - 1, 7)] += 1
-
-    def render(self, predictor: Predictor | None, log: PredictionLog | None) -> str:
-        """The exposition text."""
-        out = [
-            "# HELP noria_requests_total Requests by route and HTTP status.",
-            "# TYPE noria_requests_total counter",
-        ]
-        for (route, status), n in sorted(self.requests.items()):
-            out.append(f'noria_requests_total{{route="{route}",status="{status}"}} {n}')
-        out += [
-            "# HELP noria_request_errors_total Requests answered with a 4xx or 5xx status.",
-            "# TYPE noria_request_errors_total counter",
-        ]
-        errors: dict[str, int] = {}
-        for (route, status), n in self.requests.items():
-            if status >= 400:
-                errors[route] = errors.get(route, 0) + n
-        for route, n in sorted(errors.items()):
-            out.append(f'noria_request_errors_total{{route="{route}"}} {n}')
-        out += [
-            "# HELP noria_request_duration_seconds Time from request to response.",
-            "# TYPE noria_request_duration_seconds histogram",
-        ]
-        for route, counts in sorted(self.latency.items()):
-            total = 0
-            for bound, n in zip((*_BUCKETS, float("inf")), counts, strict=True):
-                total += n
-                le = "+Inf" if bound == float("inf") else repr(bound)
-                out.append(
-                    f'noria_request_duration_seconds_bucket{{route="{route}",le="{le}"}} {total}'
-                )
-            out.append(
-                f'noria_request_duration_seconds_sum{{route="{route}"}} '
-                f"{self.latency_sum[route]:.6f}"
-            )
-            out.append(f'noria_request_duration_seconds_count{{route="{route}"}} {total}')
-        out += [
-            "# TYPE noria_predicted_rows_total counter",
-            f"noria_predicted_rows_total {self.rows}",
-            "# TYPE noria_predict_batches_total counter",
-            f"noria_predict_batches_total {self.batches}",
-            "# HELP noria_predict_batch_rows_total Predict calls by rows per call (power of two).",
-            "# TYPE noria_predict_batch_rows_total counter",
-        ]
-        for i, n in enumerate(self.batch_rows):
-            label = f"{2**i}+" if i == 7 else f"{2**i}-{2 ** (i + 1) - 1}"
-            out.append(f'noria_predict_batch_rows_total{{rows="{label}"}} {n}')
-        out += [
-            "# TYPE noria_model_swaps_total counter",
-            f"noria_model_swaps_total {self.swaps}",
-            "# TYPE noria_model_swap_errors_total counter",
-            f"noria_model_swap_errors_total {self.swap_errors}",
-            "# HELP noria_model_version The version being served.",
-            "# TYPE noria_model_version gauge",
-        ]
-        if predictor is not None:
-            out.append(
-                f'noria_model_version{{model="{predictor.name}",path="{predictor.path}"}} '
-                f"{predictor.version}"
-            )
-            out += input_metrics(predictor.signature.totals, predictor.name)  # unseen, range
-        if log is not None:
-            out += log.metrics_lines()  # written, dropped, pending rows; failed writes
-        out.append("# TYPE noria_uptime_seconds gauge")
-        out.append(f"noria_uptime_seconds {time.time() - self.started:.1f}")
-        return "\n".join(out) + "\n"
-
-
-# --------------------------------------------------------------------------- batching
-
-
-class MicroBatcher:
-    """Gathers concurrent requests into one predict call per model version.
-
-    A request's columns, already checked against a predictor's signature, wait on a future; the
-    batching task takes everything queued (after ``window_s`` when set, else after one turn of
-    the event loop, so requests that arrived together go together), predicts each predictor's
-    share in one call of at most ``max_rows`` rows, and hands each request its slice.
-    """
-
-    def __init__(self, metrics: Metrics, max_rows: int, window_s: float) -> None:
-        self.metrics = metrics
-        self.max_rows = max_rows
-        self.window_s = window_s
-        self._pending: list[tuple[Predictor, Columns, asyncio.Future[Any]]] = []
-        self._wake: asyncio.Event | None = None
-        self._task: asyncio.Task[None] | None = None
-        self._executor: Any = None
-
-    async def submit(self, predictor: Predictor, columns: Columns) -> Prediction:
-        """Predict ``columns`` with ``predictor``, batched with concurrent requests."""
-        loop = asyncio.get_running_loop()
-        if self._task is None:
-            self._wake = asyncio.Event()
-            self._task = loop.create_task(self._run())
-        future: asyncio.Future[Any] = loop.create_future()
-        self._pending.append((predictor, columns, future))
-        assert self._wake is not None
-        self._wake.set()
-        return await future
-
-    async def _run(self) -> None:
-        assert self._wake is not None
-        while True:
-            await self._wake.wait()
-            self._wake.clear()
-            await asyncio.sleep(self.window_s)
-            while self._pending:
-                batch, rows = [], 0
-                first = self._pending[0][0]
-                rest = []
-                for item in self._pending:
-                    if item[0] is first and (rows + item[1].n <= self.max_rows or not batch):
-                        batch.append(item)
-                        rows += item[1].n
-                    else:
-                        rest.append(item)
-                self._pending = rest
-                await self._predict(first, batch, rows)
-
-    async def _predict(
-        self,
-        predictor: Predictor,
-        batch: list[tuple[Predictor, Columns, asyncio.Future[Any]]],
-        rows: int,
-    ) -> None:
-        if len(batch) == 1:
-            columns = batch[0][1]
-        else:
-            names = list(batch[0][1].values)
-            columns = Columns(
-                {k: np.concatenate([b[1].values[k] for b in batch]) for k in names}, rows
-            )
-        try:
-            if rows >= THREAD_ROWS:
-                if self._executor is None:
-                    from concurrent.futures import ThreadPoolExecutor
-
-                    self._executor = ThreadPoolExecutor(1, thread_name_prefix="noria-predict")
-                loop = asyncio.get_running_loop()
-                result = await loop.run_in_executor(self._executor, predictor.predict, columns)
-            else:
-                result = predictor.predict(columns)
-        except Exception as exc:
-            for _, _, future in batch:
-                if not future.done():
-                    future.set_exception(exc)
-            return
-        self.metrics.batch(rows)
-        if len(batch) == 1:
-            if not batch[0][2].done():
-                batch[0][2].set_result(result)
-            return
-        from noria.serve.predictor import Prediction
-
-        start = 0
-        for _, cols, future in batch:
-            end = start + cols.n
-            proba = result.probabilities
-            part = Prediction(
-                result.predictions[start:end], None if proba is None else proba[start:end]
-            )
-            if not future.done():
-                future.set_result(part)
-            start = end
+__all__ = [
+    "THREAD_ROWS",
+    "Metrics",
+    "MicroBatcher",
+    "ServeSettings",
+    "Server",
+    "create_app",
+    "exposure",
+    "serve",
+    "settings_from_project",
+]
 
 
 # --------------------------------------------------------------------------- the server
@@ -347,9 +133,9 @@ class Server:
         if self.predictor is None:
             self.predictor = self.load()
         if self.settings.log_predictions and self.log is None:
-            from noria.serve.predlog import PredictionLog
+            from noria.predlog import PredictionLog, log_folder
 
-            folder = self.project.home / "predictions" / self.model_name
+            folder = log_folder(self.project.home, self.model_name)
             self.log = PredictionLog(folder, self.model_name).start()
         if self.settings.follow_alias and not self.alias.isdigit() and self._follower is None:
             self._follower = threading.Thread(target=self._follow, name="noria-follow", daemon=True)
@@ -536,51 +322,6 @@ class _App(FastAPI):
 
 
 # --------------------------------------------------------------------------- running
-
-
-def settings_from_project(project: Project, **overrides: Any) -> ServeSettings:
-    """Settings from ``noria.yaml``'s ``serve:`` (defaults without one), then ``overrides``."""
-    spec = project.spec
-    values: dict[str, Any] = {}
-    if spec is not None:
-        values = spec.serve.model_dump()
-        model = values.pop("model") or f"{spec.name}@champion"
-        values["reference"] = model
-    values.update({k: v for k, v in overrides.items() if v is not None})
-    if "reference" not in values:
-        raise UserError("which model? pass --model NAME@ALIAS (no noria.yaml names one)")
-    return ServeSettings(**values)
-
-
-def exposure(settings: ServeSettings) -> str | None:
-    """Refuse to serve beyond this machine without a token, unless told ``insecure``.
-
-    Returns:
-        A warning to print (an exposed server told ``insecure``), or ``None``.
-
-    Raises:
-        UserError: a host other than loopback, no ``NORIA_TOKEN``, and not ``insecure``.
-    """
-    import ipaddress
-
-    host = settings.host
-    try:
-        loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        loopback = False
-    if loopback or settings.token:
-        return None
-    if not settings.insecure:
-        raise UserError(
-            f"--host {host}: refusing to serve beyond this machine without a token (anyone who "
-            "can reach the port could predict, read /metrics and the model's signature); set "
-            "NORIA_TOKEN=<a secret> (clients send 'Authorization: Bearer <it>'), or pass "
-            "--insecure when a proxy or a private network guards the port"
-        )
-    return (
-        f"WARNING: serving on {host} with no token (--insecure): anyone who can reach the port "
-        "can use the model; set NORIA_TOKEN to require one"
-    )
 
 
 def serve(

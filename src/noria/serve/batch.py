@@ -44,7 +44,7 @@ _OUTPUTS = {
     ".jsonl": "json",
     ".json": "json",
 }
-_DUCKDB_TYPES = {"number": "DOUBLE", "string": "VARCHAR", "bool": "BOOLEAN"}
+_DUCKDB_TYPES = {"numeric": "DOUBLE", "string": "VARCHAR", "boolean": "BOOLEAN"}
 
 
 @dataclass

@@ -83,10 +83,10 @@ DATATYPES = ("BOOL", *NUMERIC, "BYTES")
 
 #: The datatypes each kind of signature column takes, the first being the one metadata names.
 FOR_KIND = {
-    "number": ("FP64", *(t for t in NUMERIC if t != "FP64")),
+    "numeric": ("FP64", *(t for t in NUMERIC if t != "FP64")),
     "string": ("BYTES",),
-    "datetime": ("BYTES",),
-    "bool": ("BOOL",),
+    "temporal": ("BYTES",),
+    "boolean": ("BOOL",),
 }
 
 
@@ -144,7 +144,7 @@ def outputs_of(predictor: Predictor) -> list[str]:
 
 
 def _article(kind: str) -> str:
-    return {"number": "numbers", "bool": "booleans"}.get(kind, "strings")
+    return {"numeric": "numbers", "boolean": "booleans"}.get(kind, "strings")
 
 
 def parse_infer(payload: Any, binary: bytes = b"") -> InferRequest:

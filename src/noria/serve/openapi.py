@@ -183,10 +183,10 @@ class Shapes:
 
 
 def _value(kind: str, limits: tuple[float, float] | None = None) -> dict[str, Any]:
-    if kind == "number":  # the range the model computes with (its scaled value is finite)
+    if kind == "numeric":  # the range the model computes with (its scaled value is finite)
         lo, hi = limits or (-_FLOAT_MAX, _FLOAT_MAX)
         return {"type": ["number", "null"], "minimum": lo, "maximum": hi}
-    if kind == "bool":
+    if kind == "boolean":
         return {"type": ["boolean", "null"]}
     return {"type": ["string", "null"]}
 

@@ -37,7 +37,7 @@ from typing import Any
 
 import numpy as np
 
-from noria.data.schema import dtype_kind
+from noria.data.kinds import BOOLEAN, NUMERIC, STRING, ColumnKind, kind_of_dtype
 from noria.errors import DataError, did_you_mean
 
 __all__ = ["Columns", "InputCounts", "Signature", "input_metrics", "kind_of"]
@@ -48,9 +48,9 @@ _STRING_TYPES = frozenset({str, _NONE})
 _BOOL_TYPES = frozenset({bool, _NONE})
 
 
-def kind_of(dtype: str) -> str:
-    """``number``, ``string``, ``bool`` or ``datetime`` for a pandas dtype string."""
-    return dtype_kind(dtype)
+def kind_of(dtype: str) -> ColumnKind:
+    """The kind of a pandas dtype string (:func:`noria.data.kinds.kind_of_dtype`)."""
+    return kind_of_dtype(dtype)
 
 
 @dataclass
@@ -351,7 +351,7 @@ class Signature:
                 continue
             kind = self.kinds[name]
             types = set(map(type, column))
-            if kind == "number":
+            if kind == NUMERIC:
                 if not types <= _NUMBER_TYPES:
                     self._bad(column, name, at, _NUMBER_TYPES, "a number (or null)")
                 try:
@@ -368,7 +368,7 @@ class Signature:
                         "number, or null for a missing value"
                     )
                 out[name] = array
-            elif kind == "bool":
+            elif kind == BOOLEAN:
                 if not types <= _BOOL_TYPES:
                     self._bad(column, name, at, _BOOL_TYPES, "true, false or null")
                 out[name] = np.array(column, dtype=object)
@@ -414,7 +414,7 @@ class Signature:
     def _numbers(self, values: dict[str, Sequence[Any]]) -> dict[str, np.ndarray]:
         """The number columns, converted and checked together (one array, one check); ``{}``
         when any of them needs a closer look (the column-by-column path names the value)."""
-        names = [name for name in values if self.kinds[name] == "number"]
+        names = [name for name in values if self.kinds[name] == NUMERIC]
         if len(names) < 2:
             return {}
         columns = [values[name] for name in names]
@@ -456,13 +456,13 @@ class Signature:
                 kind = self.kinds[name]
                 out[name] = (
                     np.full(len(frame), np.nan)
-                    if kind == "number"
+                    if kind == NUMERIC
                     else np.full(len(frame), None, dtype=object)
                 )
                 continue
             series = frame[name]
             kind = self.kinds[name]
-            if kind == "number":
+            if kind == NUMERIC:
                 if pd.api.types.is_bool_dtype(series.dtype) or not (
                     pd.api.types.is_numeric_dtype(series.dtype) or series.isna().all()
                 ):
@@ -481,7 +481,7 @@ class Signature:
                 missing = pd.isna(values)
                 values = values.copy()
                 values[missing] = None
-                if kind == "string":
+                if kind == STRING:
                     keep = ~missing
                     values[keep] = [str(v) for v in values[keep]]
                 out[name] = values

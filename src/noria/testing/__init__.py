@@ -7,7 +7,8 @@ pytest class to subclass in your tests, with one fixture to provide:
   ``artifact_store``;
 - metadata store and its backend: :class:`noria.testing.metadata.MetadataStoreSuite`, fixture
   ``metadata_store``;
-- executor: :class:`noria.testing.executors.ExecutorSuite`, fixture ``executor``.
+- executor: :class:`noria.testing.executors.ExecutorSuite`, fixture ``executor``;
+- drift test: :class:`noria.testing.drift.DriftTestSuite`, fixture ``drift_test``.
 
 Example::
 
