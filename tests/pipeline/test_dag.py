@@ -68,3 +68,19 @@ def test_with_steps_replaces_by_name() -> None:
 
     pipe = noria.Pipeline([load, report]).with_steps([clean])
     assert pipe.steps["clean"].func is clean
+
+
+def test_library_versions_skip_an_editable_installs_egg_info(tmp_path, monkeypatch) -> None:
+    """With ``src`` on PYTHONPATH, ``src/noria.egg-info`` (no version in its name) came first:
+    noria's version read as '' and every fingerprint changed with the environment."""
+    from noria.pipeline.cache import library_versions
+
+    src, site = tmp_path / "src", tmp_path / "site"
+    (src / "noria.egg-info").mkdir(parents=True)
+    (site / "noria-1.2.3.dist-info").mkdir(parents=True)
+    monkeypatch.setattr("sys.path", [str(src), str(site)])
+    library_versions.cache_clear()
+    try:
+        assert library_versions() == "noria==1.2.3"
+    finally:
+        library_versions.cache_clear()

@@ -73,7 +73,8 @@ def library_versions() -> str:
             stem = fname.rsplit(".", 1)[0]
             dist, _, version = stem.partition("-")
             key = dist.replace("-", "_").replace(".", "_").lower()
-            if key in wanted and wanted[key] not in found:
+            # an editable install's ``src/noria.egg-info`` names no version: read on
+            if key in wanted and version and wanted[key] not in found:
                 found[wanted[key]] = version
     return ";".join(f"{k}=={found[k]}" for k in sorted(found))
 
