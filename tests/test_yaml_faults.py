@@ -61,3 +61,15 @@ def test_plain_files_still_load(tmp_path: Path) -> None:
     spec = tmp_path / "noria.yaml"
     spec.write_text(BASE + "# a comment with *star and &amp\nsplit: {test_size: 0.3}\n")
     assert load_spec(spec).split.test_size == 0.3
+
+
+def test_a_key_given_twice_names_both_lines(tmp_path) -> None:
+    """PyYAML kept the later value silently: `not_worse: true` added under `promotion:` was
+    overridden by the template's own `not_worse: false` further down."""
+    from noria.errors import ConfigError
+    from noria.yamlfile import load_yaml
+
+    text = "promotion:\n  not_worse: true\n  metric: auto\n  not_worse: false\n"
+    with pytest.raises(ConfigError, match=r"noria.yaml:4: key 'not_worse' is given twice.*line 2"):
+        load_yaml(text, tmp_path / "noria.yaml")
+    assert load_yaml("a: {x: 1}\nb: {x: 2}\n", "f.yaml")[0] == {"a": {"x": 1}, "b": {"x": 2}}

@@ -6,7 +6,9 @@ alias bomb of a few lines made a ``noria.yaml`` take gigabytes and minutes to re
 files are written by people and by ``noria init``; none needs an alias, so
 :func:`load_yaml` refuses every alias (``*name``, and so the merge key ``<<: *name``) with a
 one-line :class:`~noria.errors.ConfigError` naming the file and the line, and refuses documents
-nested deeper than Python can read.
+nested deeper than Python can read. A key given twice in one mapping is refused too, naming
+both lines: PyYAML keeps the later value silently, so a setting added at the end of a section
+was overridden by the same key further down without a word.
 
 This module imports PyYAML only when a file is read.
 """
@@ -35,7 +37,24 @@ def _loader() -> type:
                 raise _AliasFound(event.anchor, event.start_mark.line + 1)
             return super().compose_node(parent, index)
 
+        def construct_mapping(self, node: Any, deep: bool = False) -> Any:
+            seen: dict[Any, int] = {}
+            for key_node, _ in node.value:
+                if isinstance(key_node, yaml.ScalarNode):
+                    key = key_node.value
+                    line = key_node.start_mark.line + 1
+                    if key in seen:
+                        raise _DuplicateKey(str(key), seen[key], line)
+                    seen[key] = line
+            return super().construct_mapping(node, deep=deep)
+
     return NoAliasLoader
+
+
+class _DuplicateKey(Exception):
+    def __init__(self, key: str, first: int, again: int) -> None:
+        super().__init__(key, first, again)
+        self.key, self.first, self.again = key, first, again
 
 
 class _AliasFound(Exception):
@@ -56,7 +75,8 @@ def load_yaml(text: str, file: str | Path) -> tuple[Any, Any]:
         ``(value, node)``; both ``None`` for an empty document.
 
     Raises:
-        ConfigError: an alias (``*name``), or nesting too deep; the message names file and line.
+        ConfigError: an alias (``*name``), a key given twice in one mapping, or nesting too
+            deep; the message names file and line.
         yaml.YAMLError: the text is not valid YAML (the callers word that message).
     """
     loader = _loader()(text)
@@ -67,6 +87,11 @@ def load_yaml(text: str, file: str | Path) -> tuple[Any, Any]:
         raise ConfigError(
             f"{file}:{found.line}: YAML aliases (*{found.anchor}) are not allowed in "
             f"{Path(file).name}; write the value out where it is used"
+        ) from None
+    except _DuplicateKey as dup:
+        raise ConfigError(
+            f"{file}:{dup.again}: key '{dup.key}' is given twice in one mapping (also on line "
+            f"{dup.first}); keep one of them"
         ) from None
     except RecursionError:
         raise ConfigError(
