@@ -114,8 +114,10 @@ def test_ci_runs_every_stage_with_exit_codes_junit_and_summary(
     commands = _workflow_commands(project)
     assert commands == [["ci", "--junit", "noria-junit.xml", "--summary", "noria-summary.md"]]
     spec = project / "noria.yaml"
+    template = spec.read_text()
+    assert "\ntests: []" in template  # replaced below: a second `tests:` key is an error
     spec.write_text(
-        spec.read_text()
+        template.replace("\ntests: []", "\n#", 1)
         + f"""
 tests:
   - name: a big Biscoe bird is a Gentoo
